@@ -1,0 +1,3 @@
+from binforge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""The ``binforge`` command line: wires the subcommand modules, holds no logic of its own.
+
+Each subcommand lives in ``binforge/cmd_<name>.py`` and exposes
+``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from binforge.errors import UserError
+from cluster_traces.errors import TraceFormatError
+
+__all__ = ["main"]
+
+_SUBCOMMANDS = ("traces", "simulate", "evolve", "report", "export", "serve")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="binforge",
+        description="Discover datacenter scheduling heuristics and serve them to Kubernetes.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"binforge.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"binforge.cmd_{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (UserError, TraceFormatError) as exc:
+        print(f"binforge {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
