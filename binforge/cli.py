@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from binforge.errors import UserError
-from cluster_traces.errors import TraceFormatError
+from cluster_traces.errors import ScenarioError, TraceFormatError
 
 __all__ = ["main"]
 
@@ -43,7 +43,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (UserError, TraceFormatError) as exc:
+    except (UserError, TraceFormatError, ScenarioError) as exc:
         print(f"binforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
-

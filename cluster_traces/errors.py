@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["TraceFormatError"]
+__all__ = ["ScenarioError", "TraceFormatError"]
 
 
 class TraceFormatError(ValueError):
@@ -42,3 +42,11 @@ class TraceFormatError(ValueError):
         if value is not None:
             detail = f"got {value!r}, {detail}"
         super().__init__(": ".join([*parts, detail]))
+
+
+class ScenarioError(ValueError):
+    """A scenario name or option that cannot be resolved (unknown set or variant, missing
+    trace directory or files, a set without nodes and no inventory, a bad option).
+
+    The message says what was asked, why it fails, and the known names where that helps.
+    """

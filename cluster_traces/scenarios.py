@@ -1,0 +1,272 @@
+"""Resolve scenario names such as ``alibaba-gpu-v2023:cpu050`` into loaded traces.
+
+Grammar: ``SET[:VARIANT][@INVENTORY]``. ``INVENTORY`` gives nodes to a set that has none
+(Azure, Philly): another set with nodes (``alibaba-v2018``, ``google-2019-cell-a:t86400``
+for the machines present at 86,400 s, ...) or a declared node shape
+``COUNTxCORESc-GIBg[-GPUSgpu[-MODEL]]`` such as ``200x64c-256g`` or ``50x96c-768g-8gpu-V100``.
+
+The trace directory is the ``trace_dir`` argument, else ``$BINFORGE_TRACE_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cluster_traces import alibaba_gpu, alibaba_v2017, azure, binpack, google, inventories, philly
+from cluster_traces.catalog import TraceSet, known_names, trace_set
+from cluster_traces.derive import Derivation, apply_all
+from cluster_traces.errors import ScenarioError
+from cluster_traces.model import BinPackingInstance, Cluster, Protocol, Replay, Scenario, Workload
+from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
+from cluster_traces.units import GIB
+
+__all__ = [
+    "TRACE_DIR_ENV",
+    "ScenarioError",
+    "Trace",
+    "load_scenario",
+    "load_trace",
+    "resolve_trace_dir",
+]
+
+TRACE_DIR_ENV = "BINFORGE_TRACE_DIR"
+
+_SHAPE = re.compile(r"^(\d+)x(\d+)c-(\d+)g(?:-(\d+)gpu(?:-([A-Za-z0-9_.]+))?)?$")
+_WEIBULL = re.compile(r"^(\d+)(k?)$")
+_GOOGLE_AT = re.compile(r"^t(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What one set name loads to: nodes, pods, or bin-packing instances (any may be absent)."""
+
+    name: str
+    entry: TraceSet
+    cluster: Cluster | None
+    workload: Workload | None
+    instances: tuple[BinPackingInstance, ...] = ()
+
+
+def resolve_trace_dir(trace_dir: Path | None = None) -> Path | None:
+    """``trace_dir`` if given, else ``$BINFORGE_TRACE_DIR`` (None when neither is set)."""
+    if trace_dir is not None:
+        return Path(trace_dir)
+    value = os.environ.get(TRACE_DIR_ENV, "")
+    return Path(value) if value else None
+
+
+def load_trace(
+    name: str, trace_dir: Path | None = None, *, seed: int = 0, node_list: str = "all_node"
+) -> Trace:
+    """Load ``SET[:VARIANT][@INVENTORY]`` as it is in the files (no protocol, no derivation).
+
+    An ``@INVENTORY`` replaces the set's nodes. Raises ScenarioError for an unknown set,
+    variant or inventory or a missing trace directory, TraceFormatError for malformed files.
+    """
+    base, _, inventory_name = name.partition("@")
+    trace = _load_base(base, trace_dir, seed, node_list)
+    if not inventory_name:
+        return trace
+    if trace.instances:
+        raise ScenarioError(f"{name}: bin-packing instances take no inventory")
+    cluster = _named_inventory(name, inventory_name, trace_dir)
+    return Trace(name, trace.entry, cluster, trace.workload)
+
+
+def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> Trace:
+    set_name, _, variant = name.partition(":")
+    try:
+        entry = trace_set(set_name)
+    except KeyError:
+        raise ScenarioError(
+            f"unknown scenario {name!r}; known: {', '.join(known_names())}"
+        ) from None
+    if entry.name == "weibull":
+        return Trace(name, entry, None, None, _weibull(name, variant or "5k", seed))
+    if entry.name == "google-2019-cell-a":
+        return Trace(name, entry, _google(name, variant, _folder(entry, trace_dir)), None)
+    if variant and variant not in entry.variants:
+        listed = ", ".join(entry.variants) or "none"
+        raise ScenarioError(f"unknown variant {variant!r} in {name!r}; variants: {listed}")
+    variant = variant or (entry.variants[0] if entry.variants else "")
+    if entry.name == "synthetic":
+        return Trace(name, entry, synthetic_cluster(), synthetic_workload(seed=seed))
+    folder = _folder(entry, trace_dir)
+    try:
+        return _load(name, entry, variant, folder, node_list)
+    except FileNotFoundError as exc:
+        raise ScenarioError(f"load {name}: {exc}") from exc
+
+
+def load_scenario(
+    name: str,
+    trace_dir: Path | None = None,
+    *,
+    protocol: Protocol | None = None,
+    seed: int = 0,
+    target_resource: str | None = None,
+    target_percent: float = 130.0,
+    inventory: Cluster | None = None,
+    derivations: Sequence[Derivation] = (),
+) -> Scenario:
+    """Load the scenario ``SET[:VARIANT][@INVENTORY]``.
+
+    ``protocol`` defaults to the set's (bin packing: elastic, alibaba-gpu: saturate, timed
+    sets: replay). ``target_resource`` defaults to gpu when the cluster has GPUs, else
+    cpu_milli. ``inventory`` supplies nodes directly (instead of ``@INVENTORY``).
+    ``derivations`` apply to the workload in order, seeded from ``seed``.
+    Raises ScenarioError (unknown names, missing nodes or files, bad options) or
+    TraceFormatError (malformed files).
+    """
+    if protocol is not None and protocol not in ("saturate", "replay", "elastic"):
+        raise ScenarioError(f"unknown protocol {protocol!r}; expected saturate, replay or elastic")
+    base, _, inventory_name = name.partition("@")
+    trace = _load_base(base, trace_dir, seed, "all_node")
+    chosen: Protocol = protocol or trace.entry.protocol
+    if trace.instances:
+        if chosen != "elastic":
+            raise ScenarioError(f"{name}: bin-packing instances replay only as elastic")
+        if inventory_name or inventory is not None or derivations:
+            raise ScenarioError(f"{name}: bin-packing instances take no inventory or derivations")
+        return Scenario(name, None, None, Replay("elastic", seed=seed), trace.instances)
+    if trace.workload is None:
+        raise ScenarioError(
+            f"{name}: {trace.entry.name} has nodes but no pods; use it as an inventory of a "
+            f"set with pods, for example azure-v1-2017:train@{trace.entry.name}"
+        )
+    cluster = _inventory(name, inventory_name, inventory, trace, trace_dir)
+    workload = trace.workload
+    if derivations:
+        try:
+            workload = apply_all(workload, cluster, derivations, seed)
+        except ValueError as exc:
+            raise ScenarioError(f"{name}: {exc}") from exc
+    if chosen == "replay" and not workload.has_times:
+        raise ScenarioError(
+            f"{name}: the replay protocol needs arrival times, which these pods lack; "
+            "use protocol saturate"
+        )
+    resource = target_resource or ("gpu" if int(cluster.gpu_count.sum()) else "cpu_milli")
+    if resource not in cluster.totals():
+        raise ScenarioError(f"{name}: unknown target resource {resource!r}")
+    return Scenario(name, cluster, workload, Replay(chosen, resource, target_percent, seed))
+
+
+def _folder(entry: TraceSet, trace_dir: Path | None) -> Path:
+    root = resolve_trace_dir(trace_dir)
+    if root is None:
+        raise ScenarioError(
+            f"{entry.name} needs the trace files: set {TRACE_DIR_ENV} or pass trace_dir "
+            f"(or fetch them with `binforge traces fetch {entry.name}`)"
+        )
+    folder = root / entry.folder
+    if not folder.is_dir():
+        raise ScenarioError(
+            f"{entry.name}: folder {folder} not found; fetch it with "
+            f"`binforge traces fetch {entry.name} --dest {root}`"
+        )
+    return folder
+
+
+def _load(name: str, entry: TraceSet, variant: str, folder: Path, node_list: str) -> Trace:
+    if entry.name == "alibaba-gpu-v2023":
+        cluster = alibaba_gpu.load_alibaba_gpu_nodes(folder, node_list)
+        return Trace(name, entry, cluster, alibaba_gpu.load_alibaba_gpu_pods(folder, variant))
+    if entry.name == "alibaba-v2017":
+        machines = alibaba_v2017.load_alibaba_v2017_machines(folder)
+        if variant == "cloudsimpy":
+            pods = alibaba_v2017.load_alibaba_v2017_cloudsimpy_jobs(folder)
+        else:
+            pods = alibaba_v2017.load_alibaba_v2017_batch_tasks(folder)
+        return Trace(name, entry, machines, pods)
+    if entry.name == "alibaba-v2018":
+        return Trace(name, entry, inventories.load_alibaba_v2018_machines(folder), None)
+    if entry.name == "alibaba-pai-gpu-v2020":
+        return Trace(name, entry, inventories.load_pai_v2020_machines(folder), None)
+    if entry.name == "alibaba-v2026-spot-gpu":
+        return Trace(name, entry, inventories.load_spot_gpu_v2026_nodes(folder), None)
+    if entry.name == "azure-v1-2017":
+        return Trace(name, entry, None, azure.load_azure_vms(folder, variant))
+    if entry.name == "philly-subset":
+        return Trace(name, entry, None, philly.load_philly_jobs(folder))
+    if entry.name == "orlib":
+        return Trace(name, entry, None, None, binpack.load_orlib(folder / f"{variant}.txt"))
+    if entry.name == "funsearch":
+        file = {"or3": "OR3.json", "weibull5k": "Weibull_5k.json"}[variant]
+        return Trace(name, entry, None, None, binpack.load_funsearch(folder / file))
+    raise ScenarioError(f"no loader for {entry.name!r}")  # a catalog entry without a loader
+
+
+def _weibull(name: str, variant: str, seed: int) -> tuple[BinPackingInstance, ...]:
+    match = _WEIBULL.match(variant)
+    if not match or int(match.group(1)) == 0:
+        raise ScenarioError(f"{name}: expected weibull:N or weibull:Nk items, e.g. weibull:100k")
+    items = int(match.group(1)) * (1000 if match.group(2) else 1)
+    return binpack.weibull_instances(items, count=5, seed=seed)
+
+
+def _google(name: str, variant: str, folder: Path) -> Cluster:
+    if not variant:
+        return google.load_google_2019_machines(folder)
+    match = _GOOGLE_AT.match(variant)
+    if not match:
+        raise ScenarioError(
+            f"{name}: expected google-2019-cell-a or google-2019-cell-a:t<seconds> "
+            "(the machines present at that time)"
+        )
+    return google.load_google_2019_machines(folder, at_s=float(match.group(1)))
+
+
+def _inventory(
+    name: str,
+    inventory_name: str,
+    inventory: Cluster | None,
+    trace: Trace,
+    trace_dir: Path | None,
+) -> Cluster:
+    if inventory is not None and inventory_name:
+        raise ScenarioError(f"{name}: give the inventory in the name or as an argument, not both")
+    if inventory is not None:
+        return inventory
+    if inventory_name:
+        return _named_inventory(name, inventory_name, trace_dir)
+    if trace.cluster is None:
+        raise ScenarioError(
+            f"{name}: {trace.entry.name} has no nodes; add an inventory, e.g. "
+            f"{name}@alibaba-v2018 or {name}@200x64c-256g"
+        )
+    return trace.cluster
+
+
+def _named_inventory(name: str, inventory_name: str, trace_dir: Path | None) -> Cluster:
+    shape = _SHAPE.match(inventory_name)
+    if shape:
+        return _shape_cluster(shape)
+    if "@" in inventory_name:
+        raise ScenarioError(f"{name}: expected one inventory after '@'")
+    nodes = _load_base(inventory_name, trace_dir, 0, "all_node")
+    if nodes.cluster is None:
+        raise ScenarioError(f"{name}: inventory {inventory_name!r} has no nodes")
+    return nodes.cluster
+
+
+def _shape_cluster(match: re.Match[str]) -> Cluster:
+    count, cores, gib = int(match.group(1)), int(match.group(2)), int(match.group(3))
+    gpus = int(match.group(4) or 0)
+    model = match.group(5) or ("GPU" if gpus else "")
+    if count == 0:
+        raise ScenarioError(f"node shape {match.group(0)!r}: expected at least one node")
+    return Cluster(
+        names=np.char.add("node-", np.arange(count).astype(str)),
+        cpu_milli=np.full(count, cores * 1000),
+        memory_mib=np.full(count, gib * GIB),
+        gpu_count=np.full(count, gpus),
+        gpu_model=np.full(count, model),
+        source=f"shape:{match.group(0)}",
+    )
