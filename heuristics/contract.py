@@ -95,12 +95,14 @@ class NodeState:
         self.cpu_free: IntArray = self.cpu_total.copy()
         self.memory_free: IntArray = self.memory_total.copy()
         self.pods: IntArray = np.zeros(n, dtype=np.int64)
+        # kube-scheduler's "non-zero requested": placed pods' requests with a zero request
+        # counted as its scoring default (maintained by heuristics.feasibility.allocate).
+        self.nonzero_cpu_milli: IntArray = np.zeros(n, dtype=np.int64)
+        self.nonzero_memory_mib: IntArray = np.zeros(n, dtype=np.int64)
         self.extended_total: dict[str, IntArray] = {
             k: v.copy() for k, v in cluster.extended.items()
         }
-        self.extended_free: dict[str, IntArray] = {
-            k: v.copy() for k, v in cluster.extended.items()
-        }
+        self.extended_free: dict[str, IntArray] = {k: v.copy() for k, v in cluster.extended.items()}
         self.active: np.ndarray = np.ones(n, dtype=bool)
         self.labels: Mapping[str, StrArray] = cluster.labels
 
@@ -157,7 +159,9 @@ class NodeView:
     @cached_property
     def gpu_free(self) -> IntArray:
         """Free GPU capacity per node in thousandths (sum over its GPUs)."""
-        return self.gpu_free_milli.sum(axis=1)
+        # Hot path: summing every node's row (einsum), then a 1-D gather, is about twice as
+        # fast as gathering the (nodes x GPUs) rows first and summing each.
+        return np.einsum("ij->i", self._state.gpu_free_milli)[self.index]
 
     @cached_property
     def gpu_idle(self) -> IntArray:
@@ -173,6 +177,16 @@ class NodeView:
     def pods(self) -> IntArray:
         """Pods already placed on each node."""
         return self._state.pods[self.index]
+
+    @cached_property
+    def nonzero_cpu_milli(self) -> IntArray:
+        """CPU requested by placed pods, a zero request counted as 100 millicores."""
+        return self._state.nonzero_cpu_milli[self.index]
+
+    @cached_property
+    def nonzero_memory_mib(self) -> IntArray:
+        """Memory requested by placed pods, a zero request counted as 200 MiB."""
+        return self._state.nonzero_memory_mib[self.index]
 
     def extended_free(self, name: str) -> IntArray:
         return self._state.extended_free[name][self.index]
@@ -191,6 +205,8 @@ class Context:
         shape_probability: the probability of each shape (sums to 1).
         gpu_models: GPU model labels; ``NodeView.gpu_model`` indexes this tuple.
         cluster_cpu_milli, cluster_memory_mib, cluster_gpu: cluster capacity totals.
+        max_node_cpu_milli, max_node_memory_mib, max_node_gpu: the largest node's
+            capacity per resource (0 when unknown), for normalising scores.
     """
 
     shape_cpu_milli: IntArray
@@ -202,6 +218,9 @@ class Context:
     cluster_cpu_milli: int = 0
     cluster_memory_mib: int = 0
     cluster_gpu: int = 0
+    max_node_cpu_milli: int = 0
+    max_node_memory_mib: int = 0
+    max_node_gpu: int = 0
 
 
 Heuristic: TypeAlias = Callable[[Pod, NodeView, Context], FloatArray]
@@ -221,9 +240,7 @@ def choose(scores: object, nodes: NodeView) -> int:
     if array.ndim == 0 and len(nodes) == 1:
         array = array.reshape(1)
     if array.shape != (len(nodes),):
-        raise HeuristicError(
-            f"scores: expected shape ({len(nodes)},), got {array.shape}"
-        )
+        raise HeuristicError(f"scores: expected shape ({len(nodes)},), got {array.shape}")
     if not np.isfinite(array).all():
         raise HeuristicError("scores: expected finite numbers, got NaN or infinity")
     return int(nodes.index[int(np.argmax(array))])
