@@ -1,0 +1,112 @@
+"""``binforge simulate``: compare policies on a scenario over seeds; table, JSON, CSV, plots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from binforge.errors import UserError
+from cluster_traces.scenarios import TRACE_DIR_ENV, ScenarioError, load_scenario
+from heuristics.contract import HeuristicError
+from heuristics.registry import HeuristicLoadError, UnknownHeuristicError, resolve
+from heuristics.safety import UnsafeCodeError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``simulate``."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="compare scheduling policies on a scenario",
+        description=(
+            "Simulate each policy on SCENARIO for every seed; print mean ± std of the "
+            "headline metrics and the compute recovered against --baseline."
+        ),
+    )
+    parser.add_argument(
+        "--scenario", required=True, help="e.g. orlib:binpack1, alibaba-gpu-v2023:default"
+    )
+    parser.add_argument(
+        "--policy",
+        required=True,
+        help="NAME[,NAME...]: registered heuristics, winners or paths to .py files",
+    )
+    parser.add_argument("--seeds", type=int, default=1, help="run seeds 0..N-1 (default 1)")
+    parser.add_argument(
+        "--baseline",
+        help="policy to state recovered compute against (default best-fit; kube-default "
+        "for replay)",
+    )
+    parser.add_argument(
+        "--protocol", choices=("saturate", "replay", "elastic"), help="override the default"
+    )
+    parser.add_argument("--json", metavar="PATH|-", help="write the results as JSON (- = stdout)")
+    parser.add_argument("--out", type=Path, help="directory for results.json, .csv and PNG plots")
+    parser.add_argument(
+        "--trace-dir", type=Path, help=f"trace directory (default ${TRACE_DIR_ENV})"
+    )
+    parser.add_argument(
+        "--on-error",
+        choices=("raise", "count"),
+        default="raise",
+        help="heuristic errors: stop (raise) or count them and go on",
+    )
+    parser.set_defaults(func=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulator.compare import compare
+    from simulator.report import format_table, plot_curves, to_json, write_csv
+
+    if args.seeds < 1:
+        raise UserError(f"--seeds: expected a positive count, got {args.seeds}")
+    names = [n.strip() for n in args.policy.split(",") if n.strip()]
+    if not names:
+        raise UserError("--policy: expected at least one policy name")
+    try:
+        scenario = load_scenario(args.scenario, args.trace_dir, protocol=args.protocol)
+    except ScenarioError as exc:
+        raise UserError(f"--scenario: {exc}") from exc
+    protocol = "elastic" if scenario.instances else scenario.replay.protocol
+    baseline_name = args.baseline or ("kube-default" if protocol == "replay" else "best-fit")
+    try:
+        policies = [(n, resolve(n).heuristic) for n in names]
+        baseline = (baseline_name, resolve(baseline_name).heuristic)
+    except (UnknownHeuristicError, HeuristicLoadError, UnsafeCodeError) as exc:
+        raise UserError(f"--policy: {exc}") from exc
+    quiet = args.json == "-"
+
+    def progress(name: str, seed: int) -> None:
+        if not quiet:
+            print(f"simulating {name} seed {seed} ...", file=sys.stderr, flush=True)
+
+    try:
+        comparison = compare(
+            scenario,
+            policies,
+            range(args.seeds),
+            baseline,
+            progress,
+            on_heuristic_error=args.on_error,
+        )
+    except HeuristicError as exc:
+        raise UserError(f"simulate {args.scenario}: {exc}") from exc
+    document = to_json(comparison)
+    if args.json == "-":
+        json.dump(document, sys.stdout, indent=2)
+        print()
+    else:
+        print(format_table(comparison))
+        if args.json:
+            Path(args.json).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+        write_csv(comparison, args.out / "results.csv")
+        written = plot_curves(comparison, args.out)
+        if not quiet:
+            print(f"wrote {args.out}/results.json, results.csv and {len(written)} plot(s)")
+    return 0

@@ -1,0 +1,82 @@
+"""How a simulation runs: one frozen, validated dataclass with every default in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from cluster_traces.model import Seconds
+
+__all__ = ["SimulationOptions"]
+
+OnError = Literal["raise", "count"]
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """Options of :func:`simulator.simulate` (passed as keyword arguments).
+
+    Attributes:
+        on_heuristic_error: ``"raise"`` stops at the first heuristic error with a
+            :class:`~heuristics.contract.HeuristicError` naming the pod; ``"count"`` counts
+            it, leaves that pod unplaced (failed) and goes on.
+        sample_step_percent: saturate: record curves every this many % of arrived workload.
+        sample_points: replay: how many evenly spaced times the curves are sampled at.
+        backoff_initial_s: replay: first retry delay of an unschedulable pod (doubles each try).
+        backoff_max_s: replay: longest retry delay.
+        pending_timeout_s: replay: a pod still unplaced this long after arriving has failed.
+        node_template: elastic on a cluster: index of the cluster node whose shape new nodes
+            take (-1: the most common node shape).
+        max_nodes: elastic on a cluster: cap on nodes the autoscaler may open (0: one per pod).
+        provision_delay_s: elastic with times: seconds from the autoscaler's decision until a
+            new node accepts pods.
+        scale_down_idle_s: elastic with times: an empty node is removed after this long.
+    """
+
+    on_heuristic_error: OnError = "raise"
+    sample_step_percent: float = 2.0
+    sample_points: int = 200
+    backoff_initial_s: Seconds = 1.0
+    backoff_max_s: Seconds = 300.0
+    pending_timeout_s: Seconds = 3600.0
+    node_template: int = -1
+    max_nodes: int = 0
+    provision_delay_s: Seconds = 0.0
+    scale_down_idle_s: Seconds = 600.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.on_heuristic_error not in ("raise", "count"):
+            problems.append(
+                f"on_heuristic_error: expected 'raise' or 'count', got {self.on_heuristic_error!r}"
+            )
+        if not self.sample_step_percent > 0:
+            problems.append(f"sample_step_percent: expected > 0, got {self.sample_step_percent}")
+        if self.sample_points < 2:
+            problems.append(f"sample_points: expected >= 2, got {self.sample_points}")
+        if not 0 < self.backoff_initial_s <= self.backoff_max_s:
+            problems.append(
+                "backoff_initial_s, backoff_max_s: expected 0 < initial <= max, got "
+                f"{self.backoff_initial_s}, {self.backoff_max_s}"
+            )
+        if not self.pending_timeout_s >= 0:
+            problems.append(f"pending_timeout_s: expected >= 0, got {self.pending_timeout_s}")
+        if self.max_nodes < 0:
+            problems.append(f"max_nodes: expected >= 0, got {self.max_nodes}")
+        if not self.provision_delay_s >= 0:
+            problems.append(f"provision_delay_s: expected >= 0, got {self.provision_delay_s}")
+        if not self.scale_down_idle_s >= 0:
+            problems.append(f"scale_down_idle_s: expected >= 0, got {self.scale_down_idle_s}")
+        if problems:
+            raise ValueError("simulation options: " + "; ".join(problems))
+
+    @classmethod
+    def from_keywords(cls, options: dict[str, object]) -> SimulationOptions:
+        """Build from ``simulate(**options)``; raises ValueError naming unknown options."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(
+                f"simulation options: unknown {unknown}; expected some of {sorted(known)}"
+            )
+        return cls(**options)  # type: ignore[arg-type]

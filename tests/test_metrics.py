@@ -1,0 +1,86 @@
+"""Cluster metrics: allocation and stranded capacity, per resource, on hand-built states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cluster_traces.model import Cluster
+from heuristics.contract import Context, NodeState, Pod
+from heuristics.feasibility import allocate
+from simulator.metrics import (
+    allocated,
+    capacity,
+    delay_percentiles,
+    snapshot,
+    stranded,
+    stranded_share,
+)
+
+
+def _cluster() -> Cluster:
+    # node a: 8 cores, 32 GiB, 2 GPUs; node b: 4 cores, 16 GiB, no GPU.
+    return Cluster(
+        names=["a", "b"],
+        cpu_milli=[8000, 4000],
+        memory_mib=[32768, 16384],
+        gpu_count=[2, 0],
+        gpu_model=["V100", ""],
+    )
+
+
+def _one_gpu_shape() -> Context:
+    """The reference workload: always a pod of 2 cores, 4 GiB and one whole GPU."""
+    one = np.array([1], dtype=np.int64)
+    return Context(
+        shape_cpu_milli=np.array([2000]),
+        shape_memory_mib=np.array([4096]),
+        shape_num_gpu=one,
+        shape_gpu_milli=np.array([1000]),
+        shape_probability=np.array([1.0]),
+    )
+
+
+def test_capacity_and_allocation_count_only_active_nodes_in_resource_units() -> None:
+    state = NodeState(_cluster())
+    allocate(state, 0, Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=500))
+    assert capacity(state) == {"gpu": 2000, "cpu": 12000, "memory": 49152}
+    assert allocated(state) == {"gpu": 500, "cpu": 1000, "memory": 1024}
+    state.active[1] = False
+    assert capacity(state)["cpu"] == 8000
+
+
+def test_a_gpu_less_node_strands_its_cpu_for_a_gpu_workload() -> None:
+    state = NodeState(_cluster())
+    amounts = stranded(state, _one_gpu_shape())
+    # Node b can never host the only shape (it needs a GPU): all its free cpu and memory
+    # are stranded; node a can host it: nothing stranded there.
+    assert amounts == {"gpu": 0.0, "cpu": 4000.0, "memory": 16384.0}
+    shares = stranded_share(state, _one_gpu_shape())
+    assert shares["cpu"] == pytest.approx(4000 / 12000)
+    assert shares["gpu"] == 0.0
+
+
+def test_a_half_used_gpu_is_stranded_for_whole_gpu_pods() -> None:
+    state = NodeState(_cluster())
+    allocate(state, 0, Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=500))
+    # GPU 0 has 500 free: below the shape's 1000 per GPU, so it is a fragment.
+    assert stranded(state, _one_gpu_shape())["gpu"] == pytest.approx(500.0)
+
+
+def test_snapshot_reports_percent_and_shares_under_the_metric_keys() -> None:
+    state = NodeState(_cluster())
+    allocate(state, 0, Pod(cpu_milli=6000, memory_mib=8192, num_gpu=2, gpu_milli=1000))
+    row = snapshot(state, _one_gpu_shape())
+    assert row["gpu_alloc_percent"] == pytest.approx(100.0)
+    assert row["cpu_alloc_percent"] == pytest.approx(50.0)
+    assert row["unallocated_gpu_share"] == pytest.approx(0.0)
+    # Node a has 2 cores and no GPU left: it cannot host the shape, so its 2 cores strand.
+    assert row["stranded_cpu_share"] == pytest.approx((2000 + 4000) / 12000)
+
+
+def test_delay_percentiles_are_empty_without_delays() -> None:
+    assert delay_percentiles([]) == {}
+    out = delay_percentiles(np.arange(101, dtype=float))
+    assert out["queue_delay_p50_s"] == pytest.approx(50.0)
+    assert out["queue_delay_p99_s"] == pytest.approx(99.0)

@@ -1,0 +1,105 @@
+"""``binforge simulate``: the comparison table, JSON, CSV and plots, and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from binforge.cli import main
+
+NAN_HEURISTIC = """
+import numpy as np
+
+
+def score(pod, nodes, ctx):
+    return np.full(len(nodes), np.nan)
+"""
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.traces
+def test_orlib_binpack1_reproduces_funsearch_first_and_best_fit(
+    trace_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--scenario", "orlib:binpack1", "--policy", "first-fit,best-fit"]
+    status, out, _ = run([*argv, "--trace-dir", str(trace_dir), "--json", "-"], capsys)
+    assert status == 0
+    policies = json.loads(out)["policies"]
+    assert round(policies["first-fit"]["summary"]["excess_percent"]["mean"], 2) == 6.42
+    assert round(policies["best-fit"]["summary"]["excess_percent"]["mean"], 2) == 5.81
+    # Against best-fit, first-fit uses 0.3 more bins per instance (52.2 vs 51.9).
+    assert policies["first-fit"]["recovered_vs_baseline"]["nodes"] == pytest.approx(-0.3)
+
+    status, out, _ = run([*argv, "--trace-dir", str(trace_dir)], capsys)
+    assert status == 0
+    assert "first-fit  6.42 ± 0.00" in out
+    assert "recovered compute vs best-fit" in out
+
+
+def test_saturate_writes_json_csv_and_plots_over_seeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--policy", "first-fit", "--seeds", "2"]
+    status, out, _ = run([*argv, "--out", str(tmp_path)], capsys)
+    assert status == 0
+    assert "gpu_alloc_at_130" in out and "recovered compute vs best-fit" in out
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["protocol"] == "saturate"
+    assert [r["seed"] for r in document["policies"]["first-fit"]["runs"]] == [0, 1]
+    assert set(document["policies"]) == {"first-fit", "best-fit"}  # the baseline runs too
+    assert "gpus" in document["policies"]["first-fit"]["recovered_vs_baseline"]
+    with (tmp_path / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and float(rows[0]["gpu_alloc_at_130"]) > 0
+    plot = tmp_path / "gpu_alloc_percent.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_unknown_policy_is_a_clear_error_listing_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _, err = run(["simulate", "--scenario", "synthetic", "--policy", "nope"], capsys)
+    assert status == 2
+    assert "unknown heuristic 'nope'" in err and "best-fit" in err
+
+
+def test_an_unknown_scenario_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(["simulate", "--scenario", "nowhere:x", "--policy", "best-fit"], capsys)
+    assert status == 2
+    assert "unknown scenario 'nowhere:x'" in err
+
+
+def test_a_heuristic_file_returning_nan_fails_or_is_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nan_scores.py"
+    path.write_text(NAN_HEURISTIC)
+    argv = ["simulate", "--scenario", "synthetic", "--policy", str(path)]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert "finite" in err and "pod 0" in err
+
+    status, out, _ = run([*argv, "--on-error", "count", "--json", "-"], capsys)
+    assert status == 0
+    metrics = json.loads(out)["policies"][str(path)]["runs"][0]["metrics"]
+    assert metrics["heuristic_errors"] > 0 and metrics["pods_placed"] == 0
+
+
+def test_replay_plots_stranded_share_over_time_against_kube_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--protocol", "replay", "--policy", "best-fit"]
+    status, out, _ = run([*argv, "--out", str(tmp_path)], capsys)
+    assert status == 0
+    assert "recovered compute vs kube-default" in out and "memory_gib" in out
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["protocol"] == "replay" and document["baseline"] == "kube-default"
+    assert (tmp_path / "stranded_gpu_share.png").read_bytes()[:4] == b"\x89PNG"
