@@ -92,6 +92,10 @@ class NodeState:
         slots = np.arange(width)[None, :] < self.gpu_total[:, None]
         self.gpu_free_milli: IntArray = np.where(slots, GPU_MILLI_PER_GPU, 0).astype(np.int64)
         self.gpu_slot_exists: np.ndarray = slots
+        # Per-node sum of gpu_free_milli, kept in step by heuristics.feasibility's allocate
+        # and release: summing the (nodes x GPUs) matrix per decision would dominate the
+        # decision's cost. Code that writes gpu_free_milli directly calls sync_gpu_free().
+        self.gpu_free: IntArray = self.gpu_free_milli.sum(axis=1)
         self.cpu_free: IntArray = self.cpu_total.copy()
         self.memory_free: IntArray = self.memory_total.copy()
         self.pods: IntArray = np.zeros(n, dtype=np.int64)
@@ -108,6 +112,10 @@ class NodeState:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def sync_gpu_free(self) -> None:
+        """Recompute ``gpu_free`` after ``gpu_free_milli`` was written directly."""
+        self.gpu_free[:] = self.gpu_free_milli.sum(axis=1)
 
     def model_codes(self, models: frozenset[str]) -> IntArray:
         """Codes of the given GPU models on this cluster (unknown models are dropped)."""
@@ -159,9 +167,7 @@ class NodeView:
     @cached_property
     def gpu_free(self) -> IntArray:
         """Free GPU capacity per node in thousandths (sum over its GPUs)."""
-        # Hot path: summing every node's row (einsum), then a 1-D gather, is about twice as
-        # fast as gathering the (nodes x GPUs) rows first and summing each.
-        return np.einsum("ij->i", self._state.gpu_free_milli)[self.index]
+        return self._state.gpu_free[self.index]
 
     @cached_property
     def gpu_idle(self) -> IntArray:
@@ -241,6 +247,8 @@ def choose(scores: object, nodes: NodeView) -> int:
         array = array.reshape(1)
     if array.shape != (len(nodes),):
         raise HeuristicError(f"scores: expected shape ({len(nodes)},), got {array.shape}")
-    if not np.isfinite(array).all():
+    # Hot path: a finite sum proves every score finite; only when the sum is not finite
+    # (a NaN, an infinity, or an overflow of large finite scores) look at each score.
+    if not np.isfinite(array.sum()) and not np.isfinite(array).all():
         raise HeuristicError("scores: expected finite numbers, got NaN or infinity")
-    return int(nodes.index[int(np.argmax(array))])
+    return int(nodes.index[int(array.argmax())])

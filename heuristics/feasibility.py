@@ -28,6 +28,7 @@ __all__ = [
     "Allocation",
     "PlacementError",
     "allocate",
+    "book",
     "feasible",
     "fits",
     "gpu_slots",
@@ -180,12 +181,23 @@ def allocate(state: NodeState, node: int, pod: Pod) -> Allocation:
     reason = fits(state, node, pod)
     if reason is not None:
         raise PlacementError(f"allocate pod on node {node}: {reason}")
+    return book(state, node, pod)
+
+
+def book(state: NodeState, node: int, pod: Pod) -> Allocation:
+    """Like :func:`allocate`, for a node just returned by ``feasible(state, pod)``.
+
+    The hot path of every scheduling decision: it skips :func:`fits`, whose checks
+    ``feasible`` has already made on the same state. Booking a node that was not feasible
+    corrupts the state, so any other caller uses :func:`allocate`.
+    """
     slots = gpu_slots(state, node, pod)
-    extended = {k: int(v) for k, v in pod.extended.items() if v > 0}
+    extended = {k: int(v) for k, v in pod.extended.items() if v > 0} if pod.extended else {}
     state.cpu_free[node] -= pod.cpu_milli
     state.memory_free[node] -= pod.memory_mib
     if len(slots):
         state.gpu_free_milli[node, slots] -= pod.gpu_milli
+        state.gpu_free[node] -= pod.gpu_milli * len(slots)
     for name, count in extended.items():
         state.extended_free[name][node] -= count
     state.pods[node] += 1
@@ -193,10 +205,10 @@ def allocate(state: NodeState, node: int, pod: Pod) -> Allocation:
     state.nonzero_memory_mib[node] += pod.memory_mib or DEFAULT_MEMORY_REQUEST_MIB
     return Allocation(
         node=int(node),
-        gpu_slots=tuple(int(s) for s in slots),
-        cpu_milli=int(pod.cpu_milli),
-        memory_mib=int(pod.memory_mib),
-        gpu_milli=int(pod.gpu_milli) if len(slots) else 0,
+        gpu_slots=tuple(slots.tolist()),
+        cpu_milli=pod.cpu_milli,
+        memory_mib=pod.memory_mib,
+        gpu_milli=pod.gpu_milli if len(slots) else 0,
         extended=extended,
     )
 
@@ -230,6 +242,7 @@ def release(state: NodeState, allocation: Allocation) -> None:
     state.memory_free[node] += allocation.memory_mib
     if slots:
         state.gpu_free_milli[node, slots] += allocation.gpu_milli
+        state.gpu_free[node] += allocation.gpu_milli * len(slots)
     for name, count in allocation.extended.items():
         state.extended_free[name][node] += count
     state.pods[node] -= 1

@@ -11,7 +11,7 @@ import numpy as np
 
 from cluster_traces.model import Cluster, Workload
 from heuristics.contract import Context, Heuristic, HeuristicError, NodeState, Pod, choose
-from heuristics.feasibility import Allocation, allocate, feasible, view
+from heuristics.feasibility import Allocation, book, feasible, view
 from simulator.options import SimulationOptions
 
 __all__ = ["Placer", "hostable", "pods_of"]
@@ -122,4 +122,5 @@ class Placer:
             if len(self.errors) < _MAX_ERRORS_KEPT:
                 self.errors.append(message)
             return None
-        return allocate(self.state, node, pod)
+        # The node comes from this decision's feasible set on this same state.
+        return book(self.state, node, pod)

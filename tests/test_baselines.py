@@ -240,6 +240,7 @@ def test_gpu_packing_prefers_shared_gpus_then_used_nodes_then_idle_nodes() -> No
     state = make_state(cpu=[8000] * 3, gpus=[2, 2, 2])
     state.gpu_free_milli[1] = [1000, 400]
     state.gpu_free_milli[2] = [1000, 200]
+    state.sync_gpu_free()
     pod = Pod(1000, 1, num_gpu=1, gpu_milli=300)
     assert scores(gpu_packing, state, pod) == [31.0, 96.0, 49.0]
     assert scores(gpu_packing, state, Pod(1000, 1)) == [0.0, 0.0, 0.0]
@@ -248,6 +249,7 @@ def test_gpu_packing_prefers_shared_gpus_then_used_nodes_then_idle_nodes() -> No
 def test_fgd_prefers_the_placement_that_fragments_less() -> None:
     state = make_state(cpu=[8000, 8000], gpus=[1, 1])
     state.gpu_free_milli[1, 0] = 500
+    state.sync_gpu_free()
     ctx = Context(
         shape_cpu_milli=np.array([1000]),
         shape_memory_mib=np.array([1]),
@@ -272,6 +274,7 @@ def test_every_baseline_returns_one_finite_score_per_feasible_node(name: str) ->
     state.gpu_free_milli[:] = np.where(
         state.gpu_slot_exists, rng.choice([0, 300, 1000], state.gpu_free_milli.shape), 0
     )
+    state.sync_gpu_free()
     heuristic = registry.get(name)
     for pod in (Pod(0, 0), Pod(1000, 1024), Pod(500, 0, 1, 300), Pod(2000, 4096, 2, 1000)):
         nodes = view(state, pod)

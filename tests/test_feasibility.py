@@ -17,6 +17,7 @@ from heuristics.feasibility import (
     DEFAULT_MEMORY_REQUEST_MIB,
     PlacementError,
     allocate,
+    book,
     feasible,
     fits,
     gpu_slots,
@@ -75,17 +76,20 @@ def test_inactive_nodes_never_host() -> None:
 def test_gpu_pod_needs_enough_gpus_with_enough_free_share() -> None:
     state = make_state(cpu=[8000] * 3, gpus=[0, 1, 2])
     state.gpu_free_milli[2, 0] = 300  # node 2: one GPU at 300 free, one idle
+    state.sync_gpu_free()
     one_shared = Pod(cpu_milli=1000, memory_mib=1, num_gpu=1, gpu_milli=500)
     two_whole = Pod(cpu_milli=1000, memory_mib=1, num_gpu=2, gpu_milli=1000)
     assert feasible(state, one_shared).tolist() == [1, 2]
     assert feasible(state, two_whole).tolist() == []
     state.gpu_free_milli[2, 0] = 1000
+    state.sync_gpu_free()
     assert feasible(state, two_whole).tolist() == [2]
 
 
 def test_shared_pod_fits_a_partly_used_gpu_with_exactly_its_share_left() -> None:
     state = make_state(cpu=[8000], gpus=[1])
     state.gpu_free_milli[0, 0] = 250
+    state.sync_gpu_free()
     assert feasible(state, Pod(1000, 1, num_gpu=1, gpu_milli=250)).tolist() == [0]
     assert feasible(state, Pod(1000, 1, num_gpu=1, gpu_milli=251)).tolist() == []
 
@@ -128,6 +132,7 @@ def test_row_counting_matches_numpy_for_every_width(width: int) -> None:
 def test_shared_pod_takes_the_fitting_gpu_with_least_free_share() -> None:
     state = make_state(cpu=[8000], gpus=[4])
     state.gpu_free_milli[0] = [1000, 600, 300, 600]
+    state.sync_gpu_free()
     assert gpu_slots(state, 0, Pod(1, 1, 1, 500)).tolist() == [1]  # 600 beats 1000; tie -> slot 1
     assert gpu_slots(state, 0, Pod(1, 1, 1, 200)).tolist() == [2]
 
@@ -135,6 +140,7 @@ def test_shared_pod_takes_the_fitting_gpu_with_least_free_share() -> None:
 def test_whole_gpu_pod_takes_the_lowest_index_idle_gpus() -> None:
     state = make_state(cpu=[8000], gpus=[4])
     state.gpu_free_milli[0] = [500, 1000, 1000, 1000]
+    state.sync_gpu_free()
     assert gpu_slots(state, 0, Pod(1, 1, 2, 1000)).tolist() == [1, 2]
 
 
@@ -209,6 +215,7 @@ def test_feasible_agrees_with_fits_on_random_states() -> None:
     state.gpu_free_milli[:] = np.where(
         state.gpu_slot_exists, rng.choice([0, 250, 500, 1000], state.gpu_free_milli.shape), 0
     )
+    state.sync_gpu_free()
     state.active[rng.random(60) < 0.1] = False
     for _ in range(200):
         num_gpu = int(rng.choice([0, 1, 2, 4]))
@@ -252,3 +259,25 @@ def test_on_the_real_gpu_cluster_feasible_agrees_with_fits_for_real_pods(trace_d
         if expected:
             allocate(state, expected[len(expected) // 2], pod)
     assert int(state.pods.sum()) > 30
+
+
+def test_booking_and_releasing_keep_the_per_node_gpu_total_in_step() -> None:
+    rng = np.random.default_rng(7)
+    state = make_state(cpu=[64000] * 6, memory=[65536] * 6, gpus=[0, 1, 2, 4, 8, 8])
+    shapes = [
+        Pod(500, 512),
+        Pod(1000, 1024, 1, 300),
+        Pod(1000, 1024, 1, 1000),
+        Pod(2000, 2048, 2, 1000),
+    ]
+    held = []
+    for _ in range(200):
+        if held and rng.random() < 0.4:
+            release(state, held.pop(int(rng.integers(len(held)))))
+        else:
+            pod = shapes[int(rng.integers(len(shapes)))]
+            nodes = feasible(state, pod)
+            if len(nodes):
+                held.append(book(state, int(nodes[int(rng.integers(len(nodes)))]), pod))
+        assert state.gpu_free.tolist() == state.gpu_free_milli.sum(axis=1).tolist()
+    assert held, "the walk must have placed pods"

@@ -91,6 +91,7 @@ def test_gpu_fragmentation_on_a_hand_computed_node() -> None:
     # Shape B (no GPU, p=0.5): all 1300 free thousandths are a fragment.
     state = NodeState(make_cluster(cpu=[8000], gpus=[2]))
     state.gpu_free_milli[0] = [1000, 300]
+    state.sync_gpu_free()
     ctx = shapes((1000, 1, 1, 500, 0.5), (1000, 1, 0, 0, 0.5))
     frag = node_fragmentation(state, ctx)
     assert frag["gpu_milli"].tolist() == pytest.approx([0.5 * 300 + 0.5 * 1300])
@@ -103,6 +104,7 @@ def test_a_node_that_cannot_host_a_shape_strands_all_its_free_capacity_for_it() 
     state = NodeState(make_cluster(cpu=[500, 1500], gpus=[1, 1]))
     ctx = shapes((1000, 1, 1, 500, 0.75), (1000, 1, 0, 0, 0.25))
     state.gpu_free_milli[1] = 0
+    state.sync_gpu_free()
     frag = node_fragmentation(state, ctx)
     assert frag["gpu_milli"].tolist() == pytest.approx([1000.0, 0.0])
     assert frag["cpu_milli"].tolist() == pytest.approx([500.0, 0.75 * 1500])
@@ -159,6 +161,7 @@ def test_vectorised_fragmentation_matches_the_definition_on_random_states() -> N
         rng.choice([0, 100, 250, 500, 750, 1000], state.gpu_free_milli.shape),
         0,
     )
+    state.sync_gpu_free()
     ctx = shapes(
         (1000, 1024, 1, 250, 0.2),
         (2000, 2048, 1, 500, 0.2),
@@ -179,6 +182,7 @@ def test_fragmentation_increase_is_after_minus_before_of_the_real_placement() ->
     state.gpu_free_milli[:] = np.where(
         state.gpu_slot_exists, rng.choice([0, 250, 500, 1000], state.gpu_free_milli.shape), 0
     )
+    state.sync_gpu_free()
     ctx = shapes((1000, 1, 1, 500, 0.5), (2000, 1, 1, 1000, 0.3), (1000, 1, 0, 0, 0.2))
     for pod in (Pod(2000, 1), Pod(1000, 1, 1, 250), Pod(1000, 1, 1, 500), Pod(1000, 1, 2, 1000)):
         nodes = view(state, pod)
@@ -187,6 +191,7 @@ def test_fragmentation_increase_is_after_minus_before_of_the_real_placement() ->
         for k, node in enumerate(feasible(state, pod).tolist()):
             trial = NodeState(cluster)
             trial.gpu_free_milli[:] = state.gpu_free_milli
+            trial.sync_gpu_free()
             allocate(trial, node, pod)
             after = node_fragmentation(trial, ctx)["gpu_milli"][node]
             assert increase[k] == pytest.approx(after - before[node])
@@ -197,6 +202,7 @@ def test_placing_on_the_partly_used_gpu_fragments_less() -> None:
     # node 1's is idle. A 500-pod on node 0 removes a fragment; on node 1 it creates one.
     state = NodeState(make_cluster(cpu=[8000, 8000], gpus=[1, 1]))
     state.gpu_free_milli[0, 0] = 500
+    state.sync_gpu_free()
     ctx = shapes((1000, 1, 1, 600, 1.0))
     pod = Pod(cpu_milli=1000, memory_mib=1, num_gpu=1, gpu_milli=500)
     increase = fragmentation_increase(pod, view(state, pod), ctx)
@@ -208,6 +214,7 @@ def _copy(state: NodeState, cluster: Cluster) -> NodeState:
     fresh.cpu_free[:] = state.cpu_free
     fresh.memory_free[:] = state.memory_free
     fresh.gpu_free_milli[:] = state.gpu_free_milli
+    fresh.sync_gpu_free()
     fresh.active[:] = state.active
     return fresh
 
@@ -261,6 +268,7 @@ def test_many_identical_nodes_get_the_same_values_as_the_definition() -> None:
     # computed once; each node must still get its own row's value.
     state = NodeState(make_cluster(cpu=[8000, 16000] * 100, gpus=[2, 8] * 100))
     state.gpu_free_milli[3, 1] = 250
+    state.sync_gpu_free()
     state.cpu_free[10] = 1000
     ctx = shapes((1000, 1, 1, 500, 0.5), (2000, 1, 2, 1000, 0.3), (4000, 1, 0, 0, 0.2))
     frag = node_fragmentation(state, ctx)["gpu_milli"]
@@ -270,6 +278,7 @@ def test_many_identical_nodes_get_the_same_values_as_the_definition() -> None:
     nodes = view(state, pod)
     fresh = NodeState(make_cluster(cpu=[8000, 16000] * 100, gpus=[2, 8] * 100))
     fresh.gpu_free_milli[:] = state.gpu_free_milli
+    fresh.sync_gpu_free()
     fresh.cpu_free[:] = state.cpu_free
     before = np.array(expected)[nodes.index]
     for k in (0, 3, 10, 57):
