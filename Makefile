@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export BINFORGE_TRACE_DIR ?= $(abspath ../shared/traces)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean e2e-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/binforge evolve
 
 ## test: lint, type-check and run every test tier
-test: lint typecheck unit
+test: lint typecheck e2e-deps unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,9 +28,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy binforge cluster_traces simulator heuristics k8s_plugin
 
-unit: $(STAMP)
+unit: $(STAMP) e2e-deps
 	$(BIN)/pytest -p no:cacheprovider tests; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+## e2e-deps: build etcd, kube-apiserver and kube-scheduler once into a cache (see docs/e2e.md)
+e2e-deps:
+	scripts/e2e-deps.sh
 
 ## bench: run the benchmarks and print a table
 bench: $(STAMP)
