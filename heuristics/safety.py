@@ -16,7 +16,9 @@ What is rejected, with the line and the reason (:class:`UnsafeCodeError`): any o
 import, class definitions, ``global``/``nonlocal``, ``with``, generators and ``async``; any
 name or attribute starting with an underscore (this covers every dunder trick); calls to
 ``exec``, ``eval``, ``open``, ``compile``, ``getattr`` and friends; numpy's file, ctypes and
-printing entry points; ``str.format`` (it reaches attributes by name); sources larger than
+printing entry points; ``str.format`` (it reaches attributes by name); the frame, code and
+traceback attributes of generators and exceptions (``gi_frame``, ``f_globals``, ...), which
+lead back to a module's globals; sources larger than
 :data:`MAX_SOURCE_BYTES` or with more than :data:`MAX_AST_NODES` syntax nodes.
 
 The check bounds what code can *reach*, not how long it runs or how much memory it takes:
@@ -131,7 +133,9 @@ _FORBIDDEN_NAMES = frozenset(
     ]
 )
 
-# numpy and str attributes that reach files, raw memory, global state or attributes by name.
+# numpy and str attributes that reach files, raw memory, global state or attributes by
+# name, and the frame, code and traceback attributes that lead from a generator or an
+# exception back to a module's globals (and from there to the real builtins).
 _FORBIDDEN_ATTRIBUTES = frozenset(
     [
         "ctypes",
@@ -175,6 +179,21 @@ _FORBIDDEN_ATTRIBUTES = frozenset(
         "get_include",
         "frombuffer",
         "from_dlpack",
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "ag_frame",
+        "f_back",
+        "f_globals",
+        "f_builtins",
+        "f_locals",
+        "f_code",
+        "f_trace",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "with_traceback",
     ]
 )
 

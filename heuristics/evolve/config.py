@@ -1,0 +1,483 @@
+"""Configuration of an evolution run: frozen dataclasses, every default in one place.
+
+The defaults below are the only defaults: the YAML file, the CLI and the engine read
+them from here. A YAML file overrides any subset::
+
+    apiVersion: binforge.dev/v1alpha1
+    kind: EvolutionConfig
+    proposer: gemini
+    gemini: {model: gemini-3.5-flash, temperature: 0.9}
+    budget: {samples: 500, cost_usd: 2.0}
+
+:func:`load_config` and :func:`config_from_mapping` report every problem at once, each
+with its field path (``evaluator.train[1].seeds: expected a list of integers``), in one
+:class:`ConfigError`. ``docs/evolve.md`` carries a commented example.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "BudgetConfig",
+    "ConfigError",
+    "DatabaseConfig",
+    "EnsembleMember",
+    "EvaluatorConfig",
+    "EvolutionConfig",
+    "ExecutorConfig",
+    "GPConfig",
+    "GeminiConfig",
+    "OpenAIConfig",
+    "PromptConfig",
+    "ScenarioRef",
+    "config_from_mapping",
+    "load_config",
+    "validate_config",
+]
+
+API_VERSION = "binforge.dev/v1alpha1"
+KIND = "EvolutionConfig"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; ``errors`` lists every problem with its field path."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        super().__init__(f"{source}: invalid configuration:\n  " + "\n  ".join(errors))
+        self.errors = tuple(errors)
+
+
+@dataclass(frozen=True)
+class GeminiConfig:
+    """The ``gemini`` proposer (google-genai SDK).
+
+    Attributes:
+        model: Gemini model name.
+        api_version: API version the SDK calls (pinned: the SDK's default changed in 3.0).
+        base_url: endpoint override (a local test server, a proxy); None for Google's.
+        api_key_env: environment variable holding the API key.
+        temperature: sampling temperature.
+        max_output_tokens: output token limit per answer.
+        timeout_s: timeout of one request, in seconds.
+        retries: attempts after the first on 429 and 5xx answers, with exponential backoff.
+        backoff_s: first backoff delay in seconds (doubles on each retry).
+        price_input_usd_per_mtok, price_output_usd_per_mtok: prices per million tokens,
+            for cost accounting (set them to your contract's prices).
+    """
+
+    model: str = "gemini-3.5-flash"
+    api_version: str = "v1beta"
+    base_url: str | None = None
+    api_key_env: str = "GEMINI_API_KEY"
+    temperature: float = 0.8
+    max_output_tokens: int = 8192
+    timeout_s: float = 120.0
+    retries: int = 4
+    backoff_s: float = 2.0
+    price_input_usd_per_mtok: float = 0.30
+    price_output_usd_per_mtok: float = 2.50
+
+
+@dataclass(frozen=True)
+class OpenAIConfig:
+    """The ``openai`` proposer: any OpenAI-compatible chat-completions server.
+
+    Attributes:
+        base_url: server URL including ``/v1`` (vLLM, Ollama, a hosted API).
+        model: model name the server knows.
+        api_key_env: environment variable holding the API key (a placeholder is sent
+            when it is unset, as local servers need none).
+        temperature, max_output_tokens, timeout_s, retries, backoff_s: as for Gemini.
+        price_input_usd_per_mtok, price_output_usd_per_mtok: prices per million tokens
+            (0 for a local server).
+    """
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = "qwen2.5-coder-7b-instruct"
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.8
+    max_output_tokens: int = 4096
+    timeout_s: float = 120.0
+    retries: int = 4
+    backoff_s: float = 2.0
+    price_input_usd_per_mtok: float = 0.0
+    price_output_usd_per_mtok: float = 0.0
+
+
+@dataclass(frozen=True)
+class EnsembleMember:
+    """One member of the ``ensemble`` proposer.
+
+    Attributes:
+        proposer: the member's proposer name (``gemini``, ``openai`` or ``gp``).
+        weight: relative probability of asking this member (positive).
+        model: model override for this member; None keeps the proposer's section.
+    """
+
+    proposer: str = "gemini"
+    weight: float = 1.0
+    model: str | None = None
+
+
+def _default_members() -> tuple[EnsembleMember, ...]:
+    return (
+        EnsembleMember("gemini", 0.8, "gemini-3.5-flash"),
+        EnsembleMember("gemini", 0.2, "gemini-3.1-pro-preview"),
+    )
+
+
+@dataclass(frozen=True)
+class GPConfig:
+    """The offline ``gp`` proposer (genetic programming over syntax trees).
+
+    Attributes:
+        crossover_rate: probability that a child is a crossover of two parents.
+        mutations_max: most mutations applied to one child (at least one is).
+        constant_sigma: relative standard deviation of constant perturbations.
+        max_nodes: children larger than this many syntax nodes are shrunk or dropped.
+    """
+
+    crossover_rate: float = 0.3
+    mutations_max: int = 3
+    constant_sigma: float = 0.3
+    max_nodes: int = 400
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """How LLM prompts are built.
+
+    Attributes:
+        parents: parents shown per prompt (2 or 3 as in FunSearch).
+        diff_share: share of prompts asking for SEARCH/REPLACE diffs instead of rewrites.
+    """
+
+    parents: int = 2
+    diff_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """The program database (islands, sampling, archive).
+
+    Attributes:
+        islands: number of islands that evolve apart.
+        temperature: softmax temperature over normalised scores when sampling parents.
+        temperature_period: samples over which the temperature decays to a tenth, then restarts.
+        length_penalty: favours short programs: score minus this times (nodes / 100).
+        migration_period: samples between migrations of each island's best to a neighbour.
+        reset_period: samples between resets of the weaker half of the islands from the best.
+        archive_bins: bins per behaviour descriptor of the MAP-Elites archive.
+    """
+
+    islands: int = 4
+    temperature: float = 0.1
+    temperature_period: int = 500
+    length_penalty: float = 0.001
+    migration_period: int = 40
+    reset_period: int = 120
+    archive_bins: int = 5
+
+
+@dataclass(frozen=True)
+class ScenarioRef:
+    """A scenario to evaluate on.
+
+    Attributes:
+        name: a scenario name known to ``cluster_traces.scenarios.load_scenario``.
+        seeds: simulator seeds; the metrics are averaged over them.
+        protocol: protocol override (``saturate``, ``replay``, ``elastic``); None keeps
+            the scenario's default.
+        scenario_seed: seed of the scenario itself (generated instances, derivations).
+        nodes_fraction: keep this seeded share of the cluster's nodes (a cheaper
+            screening cluster); 1 keeps them all.
+    """
+
+    name: str = "weibull:500"
+    seeds: tuple[int, ...] = (0,)
+    protocol: Literal["saturate", "replay", "elastic"] | None = None
+    scenario_seed: int = 0
+    nodes_fraction: float = 1.0
+
+    @property
+    def label(self) -> str:
+        """A short unique name: ``NAME[/PROTOCOL][#SCENARIO_SEED][~FRACTION]``."""
+        label = self.name
+        if self.protocol:
+            label += f"/{self.protocol}"
+        if self.scenario_seed:
+            label += f"#{self.scenario_seed}"
+        if self.nodes_fraction != 1.0:
+            label += f"~{self.nodes_fraction:g}"
+        return label
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """The evaluation cascade and the fitness.
+
+    Attributes:
+        screen: the cheap screening scenario every candidate runs first.
+        train: scenarios a candidate that passes the screen runs on; its fitness is
+            their mean objective.
+        validation: held-out scenarios, never used for selection, reported for winners.
+        objective: simulator metric to optimise; ``auto`` picks it from the protocol
+            (saturate: ``gpu_alloc_at_130``, elastic: ``excess_percent``, replay:
+            ``stranded_gpu_share_mean``).
+        direction: ``maximize`` or ``minimize``; ``auto`` follows the objective.
+        screen_tolerance: a candidate passes the screen when its screen fitness is at
+            least the best screen fitness so far minus this share of its magnitude.
+        screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
+        cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
+        memory_limit_mib: address-space limit of a sandbox worker.
+        data_dir: directory of the public traces; None uses ``BINFORGE_TRACE_DIR``.
+    """
+
+    screen: ScenarioRef = field(default_factory=ScenarioRef)
+    train: tuple[ScenarioRef, ...] = (ScenarioRef("weibull:2k", (0,), scenario_seed=1),)
+    validation: tuple[ScenarioRef, ...] = (ScenarioRef("weibull:5k", (0,), scenario_seed=2),)
+    objective: str = "auto"
+    direction: Literal["auto", "maximize", "minimize"] = "auto"
+    screen_tolerance: float = 0.05
+    screen_timeout_s: float = 20.0
+    train_timeout_s: float = 60.0
+    cpu_limit_s: int = 120
+    memory_limit_mib: int = 4096
+    data_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """When a run stops: the first budget spent ends it (None = unlimited).
+
+    Attributes:
+        samples: proposals to request.
+        cost_usd: spend on model calls, in US dollars.
+        time_s: wall-clock time, in seconds.
+    """
+
+    samples: int | None = 1000
+    cost_usd: float | None = 5.0
+    time_s: float | None = 150.0
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where evaluations run.
+
+    Attributes:
+        kind: ``local`` (sandbox worker processes on this machine) or ``ray``.
+        workers: concurrent evaluations (sandbox workers or Ray tasks).
+        ray_address: Ray cluster address; None starts or joins a local instance.
+        proposals_in_flight: proposals requested ahead of free evaluation slots.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    workers: int = 2
+    ray_address: str | None = None
+    proposals_in_flight: int = 2
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """A whole evolution run.
+
+    Attributes:
+        proposer: ``gp`` (offline, the default), ``gemini``, ``openai`` or ``ensemble``.
+        seed: seed of the run (proposers, sampling); with ``gp`` a run is reproducible.
+        seed_heuristics: registered heuristics whose sources seed the population.
+        run_dir: directory of the run's database and outputs; None picks ``runs/<time>``.
+        baselines: registered heuristics the winner is compared with at the end.
+    """
+
+    proposer: str = "gp"
+    seed: int = 0
+    seed_heuristics: tuple[str, ...] = ("best-fit", "best-fit-cpu", "first-fit", "tetris")
+    run_dir: str | None = None
+    baselines: tuple[str, ...] = ("best-fit", "first-fit", "worst-fit", "tetris", "fgd")
+    gemini: GeminiConfig = field(default_factory=GeminiConfig)
+    openai: OpenAIConfig = field(default_factory=OpenAIConfig)
+    ensemble: tuple[EnsembleMember, ...] = field(default_factory=_default_members)
+    gp: GPConfig = field(default_factory=GPConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+
+
+def load_config(path: str | Path) -> EvolutionConfig:
+    """Read a YAML configuration file.
+
+    Raises:
+        ConfigError: the file is unreadable, not YAML, or has invalid fields (all listed).
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(str(path), [f"read configuration: {exc}"]) from None
+    return config_from_mapping(data if data is not None else {}, source=str(path))
+
+
+def config_from_mapping(data: object, source: str = "<config>") -> EvolutionConfig:
+    """Build an :class:`EvolutionConfig` from parsed YAML (``apiVersion`` and ``kind`` required).
+
+    Raises:
+        ConfigError: with every error and its field path.
+    """
+    errors: list[str] = []
+    if not isinstance(data, Mapping):
+        raise ConfigError(source, [f"expected a mapping, got {type(data).__name__}"])
+    body = dict(data)
+    if body.pop("apiVersion", None) != API_VERSION:
+        errors.append(f"apiVersion: expected {API_VERSION!r}, got {data.get('apiVersion')!r}")
+    if body.pop("kind", None) != KIND:
+        errors.append(f"kind: expected {KIND!r}, got {data.get('kind')!r}")
+    config = _build(EvolutionConfig, body, "", errors)
+    # a field of the wrong type is already reported; its range cannot be checked
+    with contextlib.suppress(TypeError):
+        errors.extend(_validate(config))
+    if errors:
+        raise ConfigError(source, errors)
+    assert isinstance(config, EvolutionConfig)
+    return config
+
+
+def validate_config(config: EvolutionConfig, source: str = "<config>") -> EvolutionConfig:
+    """Check a configuration built in code (for example with ``dataclasses.replace``).
+
+    Raises:
+        ConfigError: with every error and its field path.
+    """
+    errors = _validate(config)
+    if errors:
+        raise ConfigError(source, errors)
+    return config
+
+
+def _build(cls: type, data: object, path: str, errors: list[str]) -> Any:
+    if not isinstance(data, Mapping):
+        errors.append(f"{path or '<root>'}: expected a mapping, got {type(data).__name__}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            errors.append(
+                f"{_join(path, str(key))}: unknown field (known: {', '.join(sorted(fields))})"
+            )
+    values = {
+        key: _coerce(hints[key], value, _join(path, key), errors)
+        for key, value in data.items()
+        if key in fields
+    }
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        errors.append(f"{path or '<root>'}: {exc}")
+        return cls()
+
+
+def _coerce(hint: Any, value: object, path: str, errors: list[str]) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(inner, value, path, errors)
+    if origin is Literal:
+        if value not in args:
+            errors.append(f"{path}: expected one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            errors.append(f"{path}: expected a list, got {value!r}")
+            return ()
+        return tuple(_coerce(args[0], v, f"{path}[{i}]", errors) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type, hint), value, path, errors)
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and type(value) is hint:
+        return value
+    errors.append(f"{path}: expected {getattr(hint, '__name__', hint)}, got {value!r}")
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _validate(config: EvolutionConfig) -> list[str]:
+    errors: list[str] = []
+
+    def need(ok: bool, path: str, message: str) -> None:
+        if not ok:
+            errors.append(f"{path}: {message}")
+
+    need(config.proposer in ("gp", "gemini", "openai", "ensemble"), "proposer",
+         f"expected gp, gemini, openai or ensemble, got {config.proposer!r}")  # fmt: skip
+    for name in ("gemini", "openai"):
+        section = getattr(config, name)
+        need(section.temperature >= 0, f"{name}.temperature", "expected >= 0")
+        need(section.max_output_tokens > 0, f"{name}.max_output_tokens", "expected > 0")
+        need(section.timeout_s > 0, f"{name}.timeout_s", "expected > 0")
+        need(section.retries >= 0, f"{name}.retries", "expected >= 0")
+        need(
+            section.price_input_usd_per_mtok >= 0,
+            f"{name}.price_input_usd_per_mtok",
+            "expected >= 0",
+        )
+        need(
+            section.price_output_usd_per_mtok >= 0,
+            f"{name}.price_output_usd_per_mtok",
+            "expected >= 0",
+        )
+    need(bool(config.ensemble), "ensemble", "expected at least one member")
+    for i, member in enumerate(config.ensemble):
+        need(member.weight > 0, f"ensemble[{i}].weight", "expected > 0")
+        need(member.proposer in ("gp", "gemini", "openai"), f"ensemble[{i}].proposer",
+             f"expected gp, gemini or openai, got {member.proposer!r}")  # fmt: skip
+    need(0 <= config.gp.crossover_rate <= 1, "gp.crossover_rate", "expected 0..1")
+    need(config.gp.mutations_max >= 1, "gp.mutations_max", "expected >= 1")
+    need(config.gp.max_nodes >= 20, "gp.max_nodes", "expected >= 20")
+    need(config.prompt.parents >= 1, "prompt.parents", "expected >= 1")
+    need(0 <= config.prompt.diff_share <= 1, "prompt.diff_share", "expected 0..1")
+    db = config.database
+    need(db.islands >= 1, "database.islands", "expected >= 1")
+    need(db.temperature > 0, "database.temperature", "expected > 0")
+    for name in ("temperature_period", "migration_period", "reset_period", "archive_bins"):
+        need(getattr(db, name) >= 1, f"database.{name}", "expected >= 1")
+    ev = config.evaluator
+    for path, ref in [("evaluator.screen", ev.screen)] + [
+        (f"evaluator.{part}[{i}]", r)
+        for part in ("train", "validation")
+        for i, r in enumerate(getattr(ev, part))
+    ]:
+        need(bool(ref.name), f"{path}.name", "expected a scenario name")
+        need(bool(ref.seeds), f"{path}.seeds", "expected at least one seed")
+        need(0 < ref.nodes_fraction <= 1, f"{path}.nodes_fraction", "expected 0 < f <= 1")
+    need(bool(ev.train), "evaluator.train", "expected at least one scenario")
+    need(ev.screen_tolerance >= 0, "evaluator.screen_tolerance", "expected >= 0")
+    for name in ("screen_timeout_s", "train_timeout_s", "cpu_limit_s", "memory_limit_mib"):
+        need(getattr(ev, name) > 0, f"evaluator.{name}", "expected > 0")
+    b = config.budget
+    need(b.samples is None or b.samples >= 1, "budget.samples", "expected >= 1")
+    need(b.cost_usd is None or b.cost_usd >= 0, "budget.cost_usd", "expected >= 0")
+    need(b.time_s is None or b.time_s > 0, "budget.time_s", "expected > 0")
+    need(config.executor.workers >= 1, "executor.workers", "expected >= 1")
+    need(config.executor.proposals_in_flight >= 1, "executor.proposals_in_flight", "expected >= 1")
+    return errors

@@ -1,0 +1,178 @@
+"""The evaluation cascade: screen, then train; validation only for reporting.
+
+A candidate runs in the sandbox (through an :class:`~heuristics.evolve.executor.Executor`)
+on the cheap screening scenario first. It goes on to the training scenarios only when
+its screen fitness is within ``screen_tolerance`` of the best screen fitness so far and
+its behaviour signature (its placements on the screen) is new. Its fitness is the mean
+objective over the training scenarios. The held-out validation scenarios are never used
+for selection: :meth:`Evaluator.validate` scores finished winners and baselines for the
+report.
+
+Fitness is always "higher is better": a minimised objective (``excess_percent``,
+``stranded_gpu_share_mean``) enters negated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from heuristics.evolve.config import EvaluatorConfig, ScenarioRef
+from heuristics.evolve.executor import Executor
+
+__all__ = ["AUTO_OBJECTIVES", "Evaluation", "Evaluator", "signed_objective"]
+
+AUTO_OBJECTIVES: Mapping[str, tuple[str, str]] = {
+    "saturate": ("gpu_alloc_at_130", "maximize"),
+    "elastic": ("excess_percent", "minimize"),
+    "replay": ("stranded_gpu_share_mean", "minimize"),
+}
+"""Objective and direction per protocol when the config says ``auto``."""
+
+_MINIMISED = ("excess_percent", "pods_failed", "heuristic_errors", "bins_used_mean")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The outcome of the cascade for one candidate.
+
+    Attributes:
+        status: ``failed`` (an error anywhere), ``duplicate`` (known behaviour),
+            ``screened`` (stopped after the screen) or ``evaluated``.
+        score: training fitness (higher is better) when evaluated.
+        screen_score: screening fitness when the screen ran.
+        metrics: stage -> scenario label -> metric -> value.
+        errors: what went wrong.
+        signature: behaviour signature of the screen placements.
+        eval_s: wall-clock seconds spent in the sandbox.
+    """
+
+    status: str
+    score: float | None = None
+    screen_score: float | None = None
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    signature: int | None = None
+    eval_s: float = 0.0
+
+
+def signed_objective(
+    metrics: Mapping[str, float], protocol: str, objective: str, direction: str
+) -> float:
+    """The metric the config optimises, negated when it is minimised.
+
+    Raises:
+        KeyError: when the simulator did not report the objective for this protocol.
+    """
+    name = objective
+    if name == "auto":
+        name, auto_direction = AUTO_OBJECTIVES[protocol]
+        direction = auto_direction if direction == "auto" else direction
+    if direction == "auto":
+        direction = "minimize" if name in _MINIMISED or name.startswith("stranded") else "maximize"
+    value = float(metrics[name])
+    return -value if direction == "minimize" else value
+
+
+class Evaluator:
+    """Runs the cascade of :class:`EvaluatorConfig` on an executor."""
+
+    def __init__(self, config: EvaluatorConfig, executor: Executor) -> None:
+        self.config = config
+        self.executor = executor
+
+    async def evaluate(
+        self,
+        source: str,
+        *,
+        best_screen: float | None,
+        known_signatures: Iterable[int] = (),
+    ) -> Evaluation:
+        """Screen ``source``; train it when it passes. Never raises for the candidate's faults."""
+        screen = await self._run(source, None, [self.config.screen], self.config.screen_timeout_s)
+        spent = screen.get("_wall_s", 0.0)
+        if "_error" in screen:
+            return Evaluation("failed", errors=(f"screen: {screen['_error']}",), eval_s=spent)
+        signature = int(screen["signature"])
+        try:
+            screen_score = self._fitness(screen, [self.config.screen])
+        except (KeyError, ValueError) as exc:
+            return Evaluation("failed", errors=(f"screen: objective: {exc}",), eval_s=spent)
+        metrics: dict[str, Any] = {"screen": screen["metrics"]}
+        if signature in set(known_signatures):
+            return Evaluation("duplicate", None, screen_score, metrics, ("same placements as a known program",), signature, spent)  # fmt: skip
+        if (
+            best_screen is not None
+            and screen_score < best_screen - self.config.screen_tolerance * abs(best_screen)
+        ):
+            return Evaluation("screened", None, screen_score, metrics, (), signature, spent)  # fmt: skip
+        train = await self._run(source, None, self.config.train, self.config.train_timeout_s)
+        spent += train.get("_wall_s", 0.0)
+        if "_error" in train:
+            return Evaluation("failed", None, screen_score, metrics, (f"train: {train['_error']}",), signature, spent)  # fmt: skip
+        metrics["train"] = train["metrics"]
+        try:
+            score = self._fitness(train, self.config.train)
+        except (KeyError, ValueError) as exc:
+            return Evaluation("failed", None, screen_score, metrics, (f"train: objective: {exc}",), signature, spent)  # fmt: skip
+        return Evaluation("evaluated", score, screen_score, metrics, (), signature, spent)
+
+    async def validate(self, source: str | None, *, heuristic: str | None = None) -> dict[str, Any]:
+        """Training and validation metrics and fitness of a winner or a registered baseline.
+
+        Returns ``{"train": {...}, "validation": {...}, "train_score", "validation_score"}``
+        or ``{"error": ...}``.
+        """
+        out: dict[str, Any] = {}
+        for stage, refs in (("train", self.config.train), ("validation", self.config.validation)):
+            if not refs:
+                continue
+            timeout = self.config.train_timeout_s * max(1, len(refs))
+            reply = await self._run(source, heuristic, refs, timeout)
+            if "_error" in reply:
+                return {"error": f"{stage}: {reply['_error']}"}
+            out[stage] = reply["metrics"]
+            out[f"{stage}_score"] = self._fitness(reply, refs)
+            out[f"{stage}_scores"] = {
+                ref.label: signed_objective(
+                    reply["metrics"][ref.label], reply["protocols"][ref.label],
+                    self.config.objective, self.config.direction,
+                )
+                for ref in refs
+            }  # fmt: skip
+        return out
+
+    def task(self, refs: Iterable[ScenarioRef]) -> dict[str, Any]:
+        """The sandbox task that simulates on ``refs``."""
+        return {
+            "kind": "simulate",
+            "scenarios": [{**asdict(ref), "label": ref.label} for ref in refs],
+            "data_dir": self.config.data_dir,
+        }
+
+    async def _run(
+        self,
+        source: str | None,
+        heuristic: str | None,
+        refs: Iterable[ScenarioRef],
+        timeout_s: float,
+    ) -> dict[str, Any]:
+        result = await self.executor.run(source, self.task(refs), timeout_s, heuristic=heuristic)
+        if not result.ok or result.value is None:
+            return {"_error": result.error or "no result", "_wall_s": result.wall_s}
+        return {**result.value, "_wall_s": result.wall_s}
+
+    def _fitness(self, reply: Mapping[str, Any], refs: Iterable[ScenarioRef]) -> float:
+        values = [
+            signed_objective(
+                reply["metrics"][ref.label], reply["protocols"][ref.label],
+                self.config.objective, self.config.direction,
+            )
+            for ref in refs
+        ]  # fmt: skip
+        fitness = sum(values) / len(values)
+        if not math.isfinite(fitness):
+            raise ValueError(f"fitness is not finite: {fitness}")
+        return fitness

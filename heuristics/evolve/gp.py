@@ -1,0 +1,379 @@
+"""The offline genetic-programming proposer: mutates and recombines syntax trees.
+
+No model, no network: a child is a parent's ``score`` function with one to
+``mutations_max`` changes to its numeric expressions, or a crossover that grafts an
+expression of the second parent into the first. The changes:
+
+* ``constant``: scale a number by ``exp(N(0, constant_sigma))`` (a quarter of the time with
+  three times the spread; rarely flip its sign);
+* ``operator``: swap ``+``, ``-``, ``*``, ``/`` (or ``<``/``>``) in place;
+* ``subtree``: replace an expression by a small random expression over the inputs;
+* ``feature``: add ``c * feature`` to an expression, for one of :data:`FEATURES` (the
+  pod's requests and the nodes' free and total capacity, in their units);
+* ``wrap``: pass an expression through ``np.sqrt(np.abs(.))``, ``np.log1p(np.abs(.))``,
+  a square or ``np.minimum``/``np.maximum`` with a feature;
+* ``crossover``: replace an expression by one taken from the second parent.
+
+Every child returns through one guard, ``np.nan_to_num(E * np.ones(len(nodes)), ...)``,
+so a scalar expression still scores every node and a division by zero ranks a node
+last instead of failing. Randomness comes only from the request's seed: the same request
+gives the same child.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import random
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from heuristics.evolve.config import EvolutionConfig, GPConfig
+from heuristics.evolve.proposer import Proposal, ProposalKind, ProposalRequest, register
+from heuristics.safety import UnsafeCodeError, check_source
+
+__all__ = ["FEATURES", "SEED_SOURCES", "GPProposer", "mutate_source"]
+
+FEATURES: tuple[str, ...] = (
+    "(nodes.cpu_free - pod.cpu_milli)",
+    "(nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1)",
+    "(nodes.memory_free - pod.memory_mib) / np.maximum(nodes.memory_total, 1)",
+    "(nodes.gpu_free - pod.gpu_milli_total) / np.maximum(1000 * nodes.gpu_total, 1)",
+    "nodes.cpu_free / np.maximum(nodes.cpu_total, 1)",
+    "nodes.memory_free / np.maximum(nodes.memory_total, 1)",
+    "nodes.gpu_free / np.maximum(1000 * nodes.gpu_total, 1)",
+    "pod.cpu_milli / np.maximum(nodes.cpu_free, 1)",
+    "pod.memory_mib / np.maximum(nodes.memory_free, 1)",
+    "nodes.gpu_idle",
+    "nodes.gpu_total",
+    "nodes.pods",
+    "pod.cpu_milli",
+    "pod.gpu_milli_total",
+    "1.0 * (nodes.cpu_free == pod.cpu_milli)",
+    "1.0 * (nodes.gpu_free == pod.gpu_milli_total)",
+    "1.0 * (nodes.cpu_free == nodes.cpu_total)",
+    "np.exp(-(nodes.cpu_free - pod.cpu_milli) / (0.1 * np.maximum(nodes.cpu_total, 1)))",
+    "(nodes.cpu_free - pod.cpu_milli) / np.maximum(pod.cpu_milli, 1)",
+    # a small but non-zero gap left behind (stranded capacity); the threshold evolves
+    "1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.05 * nodes.cpu_total)",
+    "1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total)",
+    "1.0 * (nodes.memory_free > pod.memory_mib)"
+    " * (nodes.memory_free - pod.memory_mib < 0.1 * nodes.memory_total)",
+    "1.0 * (nodes.gpu_free > pod.gpu_milli_total) * (nodes.gpu_free - pod.gpu_milli_total < 500)",
+)
+"""Input features the GP may insert; units follow the contract (millicores, MiB, 1/1000 GPU)."""
+
+_GUARD = "np.nan_to_num({} * np.ones(len(nodes)), nan=-1e12, posinf=1e12, neginf=-1e12)"
+
+SEED_SOURCES: dict[str, str] = {
+    "best-fit": (
+        "import numpy as np\n\n\n"
+        "def score(pod, nodes, ctx):\n"
+        '    """FGD\'s best fit: least CPU and GPU left, each normalised by the largest node."""\n'
+        "    cpu = (nodes.cpu_free - pod.cpu_milli) / max(int(nodes.cpu_total.max()), 1)\n"
+        "    gpu = (nodes.gpu_free - pod.gpu_milli_total) / max(1000 * int(nodes.gpu_total.max()), 1)\n"
+        "    return 1.0 - 0.5 * cpu - 0.5 * gpu\n"
+    ),
+    "best-fit-cpu": (
+        "import numpy as np\n\n\n"
+        "def score(pod, nodes, ctx):\n"
+        '    """FunSearch\'s best fit on CPU: -(free - request), the tightest node wins."""\n'
+        "    return -(nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1)\n"
+    ),
+    "first-fit": (
+        "import numpy as np\n\n\n"
+        "def score(pod, nodes, ctx):\n"
+        '    """First fit: every node scores the same, the lowest index wins."""\n'
+        "    return 0.0 * nodes.cpu_free\n"
+    ),
+    "worst-fit": (
+        "import numpy as np\n\n\n"
+        "def score(pod, nodes, ctx):\n"
+        '    """Worst fit: most CPU left after placing the pod."""\n'
+        "    return (nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1)\n"
+    ),
+    "tetris": (
+        "import numpy as np\n\n\n"
+        "def score(pod, nodes, ctx):\n"
+        '    """Tetris: alignment of the request with the free capacity, normalised."""\n'
+        "    cpu = pod.cpu_milli * nodes.cpu_free / np.maximum(nodes.cpu_total, 1) ** 2\n"
+        "    mem = pod.memory_mib * nodes.memory_free / np.maximum(nodes.memory_total, 1) ** 2\n"
+        "    gpu = pod.gpu_milli_total * nodes.gpu_free / np.maximum(1000 * nodes.gpu_total, 1) ** 2\n"
+        "    return cpu + mem + gpu\n"
+    ),
+}
+"""Self-contained sources of simple baselines, used when a registered one is not standalone."""
+
+_NUMERIC_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+_WRAPS = (
+    "np.sqrt(np.abs({}))",
+    "np.log1p(np.abs({}))",
+    "({}) ** 2",
+    "np.minimum({}, {f})",
+    "np.maximum({}, {f})",
+    "({}) * ({f})",
+    "np.exp(-np.abs({}))",
+    "np.where(({f}) > 0, {}, 0)",
+)
+_MODULE_NAMES = frozenset({"np", "math", "nodes", "pod", "ctx"})
+_SHAPE_FUNCTIONS = frozenset({"zeros", "ones", "full", "empty", "arange", "reshape"})
+
+
+@dataclass
+class GPProposer:
+    """Proposes children by genetic programming; registered as ``gp``."""
+
+    config: GPConfig
+    name: str = "gp"
+
+    async def propose(self, request: ProposalRequest) -> Proposal:
+        """A mutated or recombined child of ``request.parents``; never raises."""
+        sources = [p.source for p in request.parents]
+        rng = random.Random(request.seed)
+        crossover = len(sources) > 1 and rng.random() < self.config.crossover_rate
+        kind: ProposalKind = "crossover" if crossover else "mutation"
+        try:
+            child = mutate_source(sources, rng, self.config, crossover=crossover)
+        except (UnsafeCodeError, ValueError, RecursionError) as exc:
+            return Proposal(None, "", kind, error=f"gp: {exc}", proposer=self.name)
+        return Proposal(child, child, kind, proposer=self.name)
+
+
+def mutate_source(
+    sources: Sequence[str], rng: random.Random, config: GPConfig, *, crossover: bool = False
+) -> str:
+    """A child of ``sources[0]`` (and ``sources[1]`` for a crossover), checked for safety.
+
+    Raises:
+        ValueError: when no valid child came out of a few attempts.
+        UnsafeCodeError: when the parent itself fails the safety check.
+    """
+    parent = check_source(sources[0], "<parent>")
+    donor = check_source(sources[1], "<donor>") if crossover else None
+    last = "no attempt"
+    for _ in range(8):
+        tree = _guarded(copy.deepcopy(parent))
+        if donor is not None:
+            _crossover(tree, donor, rng)
+        for _ in range(1 + (0 if donor is not None else rng.randrange(config.mutations_max))):
+            _mutate(tree, rng, config)
+        _set_docstring(tree, "crossover" if donor is not None else "mutation")
+        ast.fix_missing_locations(tree)
+        child = ast.unparse(tree) + "\n"
+        try:
+            checked = check_source(child, "<child>")
+        except UnsafeCodeError as exc:
+            last = str(exc)
+            continue
+        if sum(1 for _ in ast.walk(checked)) > config.max_nodes:
+            last = f"child larger than {config.max_nodes} syntax nodes"
+            continue
+        if ast.dump(checked) == ast.dump(parent):
+            last = "child equals its parent"
+            continue
+        return child
+    raise ValueError(f"no valid child: {last}")
+
+
+def _set_docstring(tree: ast.Module, kind: str) -> None:
+    """Replace the parent's docstring: it described the parent, not the child."""
+    body = _score_function(tree).body
+    text = ast.Expr(ast.Constant(f"Evolved by the binforge GP proposer ({kind} of a parent)."))
+    first = body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        body[0] = text
+    else:
+        body.insert(0, text)
+
+
+def _score_function(tree: ast.Module) -> ast.FunctionDef:
+    functions = [s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "score"]
+    return functions[-1]
+
+
+def _guarded(tree: ast.Module) -> ast.Module:
+    """Wrap each ``return E`` of ``score`` in the guard unless it already is."""
+    if not any(isinstance(s, ast.Import) and s.names[0].name == "numpy" for s in tree.body):
+        tree.body.insert(0, ast.parse("import numpy as np").body[0])
+    for node in ast.walk(_score_function(tree)):
+        if isinstance(node, ast.Return) and node.value is not None and not _is_guard(node.value):
+            guard = ast.parse(_GUARD.format("(0)"), mode="eval").body
+            assert isinstance(guard, ast.Call) and isinstance(guard.args[0], ast.BinOp)
+            guard.args[0].left = node.value
+            node.value = guard
+    return tree
+
+
+def _is_guard(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "nan_to_num"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.BinOp)
+    )
+
+
+def _sites(tree: ast.Module) -> list[tuple[ast.AST, str, int | None]]:
+    """Numeric expression slots of ``score``: (parent node, field, index in a list field)."""
+    sites: list[tuple[ast.AST, str, int | None]] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Call) and _is_guard(node):
+            first = node.args[0]
+            assert isinstance(first, ast.BinOp)
+            sites.append((first, "left", None))
+            visit(first.left)
+            return
+        for name, value in ast.iter_fields(node):
+            if name in ("targets", "target"):
+                continue
+            if isinstance(node, ast.Call) and name == "func":
+                continue
+            if isinstance(node, ast.Call) and (
+                isinstance(node.func, ast.Name)
+                or (isinstance(node.func, ast.Attribute) and node.func.attr in _SHAPE_FUNCTIONS)
+            ):
+                continue  # arguments of builtins (int, max, len) and shapes stay as they are
+            if isinstance(node, ast.Subscript) and name == "slice":
+                continue
+            if isinstance(node, ast.Attribute | ast.keyword | ast.comprehension):
+                if isinstance(node, ast.keyword):
+                    visit(node.value)
+                continue
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                guard = isinstance(item, ast.Call) and _is_guard(item)
+                if isinstance(item, ast.expr) and _numeric(item) and not guard:
+                    sites.append((node, name, index if isinstance(value, list) else None))
+                if isinstance(item, ast.AST):
+                    visit(item)
+
+    for statement in ast.walk(_score_function(tree)):
+        if isinstance(statement, ast.Return | ast.Assign | ast.AugAssign):
+            visit(statement)
+    return sites
+
+
+def _numeric(node: ast.expr) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+        return False  # a count of nodes, used as a shape
+    if isinstance(node, ast.Name):
+        return node.id not in _MODULE_NAMES
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    return isinstance(node, ast.BinOp | ast.UnaryOp | ast.Call | ast.Attribute | ast.IfExp)
+
+
+def _get(site: tuple[ast.AST, str, int | None]) -> ast.expr:
+    parent, name, index = site
+    value = getattr(parent, name)
+    result = value[index] if index is not None else value
+    assert isinstance(result, ast.expr)
+    return result
+
+
+def _set(site: tuple[ast.AST, str, int | None], new: ast.expr) -> None:
+    parent, name, index = site
+    if index is None:
+        setattr(parent, name, new)
+    else:
+        getattr(parent, name)[index] = new
+
+
+def _expr(text: str) -> ast.expr:
+    return ast.parse(text, mode="eval").body
+
+
+def _constant(rng: random.Random) -> str:
+    return repr(round(rng.choice([-1, 1]) * math.exp(rng.gauss(0, 1.5)), 4))
+
+
+def _random_expression(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return f"{_constant(rng)} * {rng.choice(FEATURES)}"
+    op = rng.choice(["+", "-", "*", "/"])
+    return f"({rng.choice(FEATURES)}) {op} ({rng.choice(FEATURES)} + {abs(float(_constant(rng)))})"
+
+
+def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
+    sites = _sites(tree)
+    if not sites:
+        return
+    kind = rng.choices(
+        ["constant", "operator", "subtree", "feature", "wrap"], weights=[4, 2, 1, 3, 1]
+    )[0]
+    if kind == "constant":
+        constants = [
+            n
+            for n in ast.walk(_score_function(tree))
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, int | float)
+            and not isinstance(n.value, bool)
+            and abs(n.value) not in (1e12,)
+        ]
+        if constants:
+            constant = rng.choice(constants)
+            value = float(typing.cast(float, constant.value)) or rng.gauss(0, 1)
+            sigma = config.constant_sigma * (3.0 if rng.random() < 0.25 else 1.0)  # a long jump
+            factor = math.exp(rng.gauss(0, sigma))
+            constant.value = round(value * factor * (-1 if rng.random() < 0.05 else 1), 6)
+            return
+        kind = "feature"
+    if kind == "operator":
+        ops = [n for n in ast.walk(_score_function(tree)) if isinstance(n, ast.BinOp)]
+        ops = [n for n in ops if isinstance(n.op, _NUMERIC_OPS) and not _in_guard_tail(tree, n)]
+        if ops:
+            binop = rng.choice(ops)
+            binop.op = rng.choice([op for op in _NUMERIC_OPS if not isinstance(binop.op, op)])()
+            return
+        kind = "feature"
+    site = rng.choice(sites)
+    current = ast.unparse(_get(site))
+    if kind == "subtree":
+        _set(site, _expr(_random_expression(rng)))
+    elif kind == "feature":
+        sign = rng.choice(["+", "-"])
+        weight = abs(float(_constant(rng)))
+        _set(site, _expr(f"({current}) {sign} {weight} * ({rng.choice(FEATURES)})"))
+    else:
+        wrap = rng.choice(_WRAPS)
+        _set(site, _expr(wrap.format(current, f=rng.choice(FEATURES))))
+
+
+def _in_guard_tail(tree: ast.Module, node: ast.BinOp) -> bool:
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and _is_guard(n) and n.args[0] is node:
+            return True
+    return False
+
+
+def _crossover(tree: ast.Module, donor: ast.Module, rng: random.Random) -> None:
+    donor_tree = _guarded(copy.deepcopy(donor))
+    pieces = [_get(s) for s in _sites(donor_tree)]
+    targets = _sites(tree)
+    if not pieces or not targets:
+        return
+    # a donor's expression may name the donor's local variables: keep those that are
+    # self-contained (only inputs, numpy and constants)
+    local = {
+        t.id
+        for n in ast.walk(donor_tree)
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    pieces = [
+        p for p in pieces if not any(isinstance(n, ast.Name) and n.id in local for n in ast.walk(p))
+    ]
+    if pieces:
+        _set(rng.choice(targets), copy.deepcopy(rng.choice(pieces)))
+
+
+def _factory(config: EvolutionConfig) -> GPProposer:
+    return GPProposer(config.gp)
+
+
+register("gp", _factory)

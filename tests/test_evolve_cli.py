@@ -1,0 +1,84 @@
+"""``binforge evolve``: flags, errors as messages, and a whole tiny run with its table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from binforge.cli import main
+from binforge.cmd_evolve import format_table, parse_duration
+
+TINY = """apiVersion: binforge.dev/v1alpha1
+kind: EvolutionConfig
+seed_heuristics: [best-fit-cpu, first-fit]
+baselines: [best-fit, first-fit]
+database: {islands: 2}
+evaluator:
+  screen: {name: "weibull:100"}
+  train: [{name: "weibull:200", scenario_seed: 1}]
+  validation: [{name: "weibull:300", scenario_seed: 2}]
+budget: {samples: 8, time_s: 60, cost_usd: null}
+executor: {workers: 2, proposals_in_flight: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("3m", 180.0), ("1h30m", 5400.0), ("2.5m", 150.0)],
+)
+def test_durations_accept_hours_minutes_and_seconds(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "3d", "m"])
+def test_a_bad_duration_says_what_is_expected(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a duration"):
+        parse_duration(text)
+
+
+def test_bad_input_is_reported_as_a_message_with_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evolve", "--resume"]) == 2
+    assert "--resume needs --run-dir" in capsys.readouterr().err
+    assert main(["evolve", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: binforge.dev/v1alpha1\nkind: EvolutionConfig\nbudget: {samples: 0}\n"
+    )
+    assert main(["evolve", "--config", str(bad)]) == 2
+    assert "budget.samples: expected >= 1" in capsys.readouterr().err
+
+
+def test_the_table_has_a_row_per_heuristic_and_a_column_per_scenario() -> None:
+    table = {
+        "evolved #7": {"train_scores": {"a": -3.5}, "validation_scores": {"b": -3.25}},
+        "best-fit": {"train_scores": {"a": -4.0}, "validation_scores": {"b": -4.5}},
+        "fgd": {"error": "validation: boom"},
+    }
+    lines = format_table(table, "auto").splitlines()
+    assert "train:a" in lines[1] and "validation:b" in lines[1]
+    assert lines[2].split() == ["evolved", "#7", "-3.5000", "-3.2500"]
+    assert lines[4].startswith("fgd") and "error: validation: boom" in lines[4]
+
+
+@pytest.mark.slow
+def test_a_whole_run_names_its_proposer_and_ends_with_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    run_dir = tmp_path / "run"
+    assert main(["evolve", "--config", str(config), "--run-dir", str(run_dir), "--seed", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "proposer gp (offline genetic programming" in err
+    assert "[gp] samples 8/8" in err
+    assert "validation:weibull:300#2" in out
+    assert "best-fit" in out and "first-fit" in out and "evolved #" in out
+    assert "def score(pod, nodes, ctx):" in out
+    assert (run_dir / "programs.sqlite").is_file()
+    assert main(["evolve", "--config", str(config), "--run-dir", str(run_dir)]) == 2
+    assert "--resume" in capsys.readouterr().err
