@@ -1,4 +1,5 @@
-"""``binforge traces list | info | fetch``: the known trace sets, their contents, downloads."""
+"""``binforge traces list | info | fetch | record``: the known trace sets, their contents,
+downloads, and recordings of live clusters (docs/recording.md)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fetch.add_argument("--base-url", help="fetch BASE/<folder>/<file> instead of upstream URLs")
     fetch.add_argument("--timeout", type=float, default=30.0, help="seconds per download")
     fetch.set_defaults(func=_fetch)
+
+    record = commands.add_parser(
+        "record", help="record a live cluster's nodes and pods as a trace (list/watch only)"
+    )
+    record.add_argument("--out", type=Path, required=True, help="new recording directory")
+    record.add_argument("--kubeconfig", default="", help="kubeconfig (default: in-cluster)")
+    record.add_argument("--namespace", default="", help="record only this namespace's pods")
+    record.add_argument("--duration", type=float, help="seconds to record (default: until ^C)")
+    record.add_argument("--cluster", default="", help="cluster name written to meta.json")
+    record.add_argument(
+        "--config", help="ExtenderConfig file for resource names, GPU annotations and labels"
+    )
+    record.set_defaults(func=_record)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -103,3 +117,39 @@ def _print_tree(value: Any, indent: str = "") -> None:
                 print(f"{indent}  - " + ", ".join(f"{k}={v}" for k, v in entry.items()))
         else:
             print(f"{indent}{key}: {item}")
+
+
+def _record(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from k8s_plugin.config import ConfigError, ExtenderConfig, build_config, load_config
+    from k8s_plugin.recorder import record
+
+    if args.duration is not None and not args.duration > 0:
+        raise UserError(f"--duration: expected a positive number of seconds, got {args.duration}")
+    try:
+        base = load_config(args.config) if args.config else ExtenderConfig()
+        config = build_config({"kubeconfig": args.kubeconfig or base.kubeconfig}, "flags", base)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stats = record(
+            config,
+            args.out,
+            namespace=args.namespace,
+            cluster=args.cluster,
+            duration_s=args.duration,
+            stop=stop,
+        )
+    except (FileExistsError, ValueError) as exc:
+        raise UserError(f"record to {args.out}: {exc}") from exc
+    print(
+        f"recorded {args.out}: {stats.created} pods created, {stats.bound} bound, "
+        f"{stats.deleted} ended, {stats.node_lines} node lines, "
+        f"{stats.watch_restarts} watch restarts, {stats.duplicates_dropped} duplicates dropped, "
+        f"{stats.rejected_objects} unreadable objects"
+    )
+    return 0

@@ -1,0 +1,293 @@
+"""The extender's verbs, independent of the HTTP stack: bytes in, (status, document) out.
+
+``filter`` and ``prioritize`` decode an ``ExtenderArgs``, read the pod's requests, take a
+snapshot of the cluster, make one :func:`~k8s_plugin.decision.decide` call and answer
+according to the mode:
+
+* ``filter``: only the heuristic's node passes; nodes that cannot host the pod, and
+  unknown nodes, are listed in FailedNodes with a reason.
+* ``score``: filter passes every feasible node; prioritize maps the heuristic's scores
+  to 1..10 (infeasible and unknown nodes get 0).
+* ``shadow``: every node passes and every score is 0; the heuristic's choice and the
+  counterfactual are only recorded.
+
+A request that cannot be decoded is answered 400 with ``{"Error": ...}``; problems with
+single nodes (unknown, cannot host the pod) are reported per node. Nothing here raises
+to the caller: an unexpected error becomes a 200 reply that changes nothing, logged and
+counted with outcome ``error``, because a 5xx would fail the pod in kube-scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from heuristics.contract import Pod
+from heuristics.feasibility import fits
+from k8s_plugin.cache import ClusterCache, Snapshot, build_snapshot, pod_key
+from k8s_plugin.config import ExtenderConfig
+from k8s_plugin.decision import Decision, counterfactual, decide, to_priorities
+from k8s_plugin.metrics import ExtenderMetrics
+from k8s_plugin.resources import PodRequests, ResourceError, node_capacity, pod_requests
+from k8s_plugin.runner import HeuristicRunner
+from k8s_plugin.slot import HeuristicSlot
+from k8s_plugin.wire import (
+    ExtenderArgs,
+    WireError,
+    decode_args,
+    filter_result,
+    host_priority_list,
+)
+
+__all__ = ["Extender", "Reply"]
+
+log = logging.getLogger("binforge.extender")
+
+_DETAILED_REASONS = 16
+"""Infeasible nodes that get a detailed reason; the rest get a short one (cost bound)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP status and the JSON document to send."""
+
+    status: int
+    document: Any
+
+
+class _BadRequest(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    args: ExtenderArgs
+    snapshot: Snapshot
+    decision: Decision
+    unknown: tuple[str, ...]
+    requested: np.ndarray
+    positions: np.ndarray
+    fit: Pod
+
+
+class Extender:
+    """Answers filter and prioritize requests for one config."""
+
+    def __init__(
+        self,
+        config: ExtenderConfig,
+        slot: HeuristicSlot,
+        metrics: ExtenderMetrics,
+        cache: ClusterCache | None,
+        runner: HeuristicRunner | None = None,
+    ) -> None:
+        self.config = config
+        self.slot = slot
+        self.metrics = metrics
+        self.cache = cache
+        self.runner = runner or HeuristicRunner(config.heuristic_timeout_ms / 1000)
+
+    @property
+    def ready(self) -> bool:
+        """True once the watch cache (if any) has synced."""
+        return self.cache is None or self.cache.synced
+
+    # -- verbs ------------------------------------------------------------------------
+
+    def filter(self, body: bytes) -> Reply:
+        """Answer a filter request (never raises)."""
+        return self._answer("filter", body)
+
+    def prioritize(self, body: bytes) -> Reply:
+        """Answer a prioritize request (never raises)."""
+        return self._answer("prioritize", body)
+
+    def _answer(self, verb: str, body: bytes) -> Reply:
+        started = time.perf_counter()
+        reply = self._guarded(verb, body)
+        self.metrics.latency.labels(verb).observe(time.perf_counter() - started)
+        self.metrics.requests.labels(verb, str(reply.status)).inc()
+        return reply
+
+    def _guarded(self, verb: str, body: bytes) -> Reply:
+        try:
+            args = decode_args(body, self.config.max_nodes_per_request)
+        except WireError as exc:
+            return Reply(400, {"Error": f"{verb}: {exc}"})
+        try:
+            return self._filter(args) if verb == "filter" else self._prioritize(args)
+        except _BadRequest as exc:
+            return Reply(400, {"Error": f"{verb}: {exc}"})
+        except Exception:
+            log.exception("%s: unexpected error; answering without a preference", verb)
+            self.metrics.decisions.labels(self.config.mode, "error").inc()
+            return self._neutral(verb, args)
+
+    def _neutral(self, verb: str, args: ExtenderArgs) -> Reply:
+        if verb == "filter":
+            return Reply(200, filter_result(args, args.node_names, {}))
+        return Reply(200, host_priority_list(args))
+
+    # -- shared steps -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _cluster(self, args: ExtenderArgs) -> Iterator[Snapshot]:
+        """The cluster to decide on: the watch cache (held still), or the request's nodes."""
+        if self.cache is not None:
+            with self.cache.frozen() as snapshot:
+                yield snapshot
+            return
+        if args.nodes is None:
+            raise _BadRequest("NodeNames: this extender has no node cache; send full Nodes")
+        try:
+            capacities = [node_capacity(node, self.config) for node in args.nodes]
+        except ResourceError as exc:
+            raise _BadRequest(f"Nodes: {exc}") from exc
+        yield build_snapshot(capacities, self.config)
+
+    def _prepare(self, snapshot: Snapshot, args: ExtenderArgs, deciding: bool) -> _Prepared:
+        """Decide for ``args``; ``deciding`` marks the verb whose answer is the decision
+        (filter in filter and shadow modes, prioritize in score mode): only it is recorded,
+        and in filter mode assumed, replacing the pod's earlier assumption."""
+        try:
+            requests = pod_requests(args.pod, self.config)
+        except ResourceError as exc:
+            raise _BadRequest(f"Pod: {exc}") from exc
+        key = pod_key(args.pod)
+        if self.cache is not None and not deciding:
+            with self.cache.without(key):
+                return self._decide(snapshot, args, requests, deciding)
+        if self.cache is not None:
+            self.cache.forget(key)
+        return self._decide(snapshot, args, requests, deciding)
+
+    def _decide(
+        self, snapshot: Snapshot, args: ExtenderArgs, requests: PodRequests, deciding: bool
+    ) -> _Prepared:
+        key = pod_key(args.pod)
+        known = list(map(snapshot.index_of.get, args.node_names))
+        unknown: tuple[str, ...] = ()
+        if None in known:
+            unknown = tuple(n for n, i in zip(args.node_names, known, strict=True) if i is None)
+            known = [-1 if i is None else i for i in known]
+        positions = np.array(known, dtype=np.int64)
+        candidates = np.sort(positions[positions >= 0])
+        loaded = self.slot.current
+        decision = decide(
+            snapshot.state,
+            snapshot.ctx,
+            (requests.fit, requests.score),
+            candidates,
+            loaded.heuristic,
+            loaded.baseline,
+            self.runner,
+        )
+        if deciding:
+            self._record(snapshot, decision, requests.fit, args)
+        if (
+            deciding
+            and self.config.mode == "filter"
+            and decision.chosen is not None
+            and self.cache is not None
+        ):
+            chosen = str(snapshot.state.names[decision.chosen])
+            self.cache.assume(key, chosen, requests.fit)
+        return _Prepared(args, snapshot, decision, unknown, candidates, positions, requests.fit)
+
+    def _record(self, snapshot: Snapshot, decision: Decision, fit: Pod, args: ExtenderArgs) -> None:
+        mode = self.config.mode
+        if decision.fallback is not None:
+            self.metrics.fallbacks.labels(decision.fallback).inc()
+            log.warning(
+                "heuristic %s failed (%s) for pod %s: answered by the baseline",
+                self.slot.current.identity.get("name"),
+                decision.fallback,
+                pod_key(args.pod),
+            )
+        if decision.chosen is None:
+            outcome = "no_fit" if len(decision.candidates) == 0 else "error"
+        else:
+            outcome = "fallback" if decision.fallback else "chosen"
+        self.metrics.decisions.labels(mode, outcome).inc()
+        if decision.chosen is not None and decision.baseline_chosen is not None:
+            difference = counterfactual(
+                snapshot.state, snapshot.ctx, fit, decision.chosen, decision.baseline_chosen
+            )
+            self.metrics.record_counterfactual(difference)
+        if log.isEnabledFor(logging.DEBUG):
+            names = snapshot.state.names
+            log.debug(
+                "decision",
+                extra={
+                    "pod": pod_key(args.pod),
+                    "mode": mode,
+                    "outcome": outcome,
+                    "chosen": None if decision.chosen is None else str(names[decision.chosen]),
+                    "baseline": None
+                    if decision.baseline_chosen is None
+                    else str(names[decision.baseline_chosen]),
+                },
+            )
+
+    def _failed(self, prepared: _Prepared) -> dict[str, str]:
+        """Reasons for the candidates that cannot host the pod, and for unknown nodes."""
+        state = prepared.snapshot.state
+        reasons = dict.fromkeys(
+            prepared.unknown, "binforge: unknown node (not in the extender's node cache)"
+        )
+        passing = np.zeros(len(state), dtype=bool)
+        passing[prepared.decision.candidates] = True
+        infeasible = prepared.requested[~passing[prepared.requested]].tolist()
+        # Detailed reasons cost a Python call per node: give them to the first few only.
+        for index in infeasible[:_DETAILED_REASONS]:
+            reason = fits(state, index, prepared.fit) or "cannot host the pod"
+            reasons[str(state.names[index])] = f"binforge: {reason}"
+        rest = state.names[infeasible[_DETAILED_REASONS:]].tolist()
+        reasons.update(dict.fromkeys(rest, "binforge: cannot host the pod"))
+        return reasons
+
+    # -- filter and prioritize ---------------------------------------------------------
+
+    def _filter(self, args: ExtenderArgs) -> Reply:
+        mode = self.config.mode
+        if not self.ready:
+            self.metrics.decisions.labels(mode, "not_ready").inc()
+            return Reply(200, filter_result(args, args.node_names, {}))
+        with self._cluster(args) as snapshot:
+            prepared = self._prepare(snapshot, args, deciding=mode in ("filter", "shadow"))
+            if mode == "shadow":
+                return Reply(200, filter_result(args, args.node_names, {}))
+            failed = self._failed(prepared)
+        decision = prepared.decision
+        names = snapshot.state.names
+        if mode == "filter" and decision.chosen is not None:
+            winner = str(names[decision.chosen])
+            # The other feasible nodes are simply not returned: listing them in FailedNodes
+            # would only feed kube-scheduler's diagnosis, at the cost of a reply as large as
+            # the cluster (the choice is in the metrics and the debug log instead).
+            return Reply(200, filter_result(args, [winner], failed))
+        # Feasible nodes in request order (-1, an unknown node, reads the extra False).
+        feasible = np.zeros(len(names) + 1, dtype=bool)
+        feasible[decision.candidates] = True
+        passing = list(itertools.compress(args.node_names, feasible[prepared.positions].tolist()))
+        return Reply(200, filter_result(args, passing, failed))
+
+    def _prioritize(self, args: ExtenderArgs) -> Reply:
+        if self.config.mode == "shadow" or not self.ready:
+            return Reply(200, host_priority_list(args))
+        with self._cluster(args) as snapshot:
+            prepared = self._prepare(snapshot, args, deciding=self.config.mode == "score")
+        decision = prepared.decision
+        if decision.scores is None:
+            return Reply(200, host_priority_list(args))
+        # Scores by cluster index, then read at each request position (-1, unknown, is 0).
+        by_index = np.zeros(len(snapshot.state) + 1, dtype=np.int64)
+        by_index[decision.candidates] = to_priorities(decision.scores)
+        return Reply(200, host_priority_list(args, by_index[prepared.positions].tolist()))

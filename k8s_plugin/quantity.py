@@ -1,0 +1,120 @@
+"""Kubernetes resource quantities ("500m", "2", "1Gi", "1e9") as exact integers in our units.
+
+The grammar is apimachinery's ``resource.Quantity``: a signed decimal number followed by
+an optional suffix, one of the binary suffixes (Ki Mi Gi Ti Pi Ei), the decimal SI
+suffixes (n u m "" k M G T P E) or a decimal exponent (``e3``, ``E-2``). Values are
+parsed exactly with :class:`fractions.Fraction`; rounding happens once, in the
+direction the caller asks for (pod requests round up, as ``MilliValue`` does; node
+capacity rounds down, so we never promise what a node does not have).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from typing import Literal
+
+from cluster_traces.model import MiB, Millicores
+
+__all__ = [
+    "MAX_QUANTITY",
+    "QuantityError",
+    "parse_count",
+    "parse_cpu_milli",
+    "parse_memory_mib",
+    "parse_quantity",
+]
+
+MAX_QUANTITY = 2**62
+"""Largest value we accept after conversion; anything larger is an absurd size."""
+
+Rounding = Literal["up", "down"]
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 10**3),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+}
+_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(.*)$")
+_EXPONENT = re.compile(r"^[eE]([+-]?\d{1,3})$")
+_MAX_TEXT = 64
+
+
+class QuantityError(ValueError):
+    """A quantity that is not Kubernetes syntax, negative, or absurdly large."""
+
+
+def parse_quantity(text: object) -> Fraction:
+    """The exact value of a Kubernetes quantity (a string, or a JSON number).
+
+    Raises:
+        QuantityError: when ``text`` is not a quantity or is negative.
+    """
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise QuantityError(f"expected a quantity string, got {type(text).__name__}")
+    if isinstance(text, float):
+        if not math.isfinite(text):
+            raise QuantityError(f"expected a finite quantity, got {text!r}")
+        text = repr(text)
+    raw = str(text).strip()
+    if not raw or len(raw) > _MAX_TEXT:
+        raise QuantityError(f"expected a quantity of 1..{_MAX_TEXT} characters, got {raw[:80]!r}")
+    match = _NUMBER.match(raw)
+    if match is None:
+        raise QuantityError(f"expected a number with an optional suffix, got {raw!r}")
+    number, suffix = match.groups()
+    value = Fraction(number)
+    if suffix in _BINARY:
+        value *= _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        value *= _DECIMAL[suffix]
+    elif (exponent := _EXPONENT.match(suffix)) is not None:
+        value *= Fraction(10) ** int(exponent.group(1))
+    else:
+        raise QuantityError(f"unknown suffix {suffix!r} in quantity {raw!r}")
+    if value < 0:
+        raise QuantityError(f"expected a non-negative quantity, got {raw!r}")
+    return value
+
+
+def _rounded(value: Fraction, rounding: Rounding, raw: object) -> int:
+    result = math.ceil(value) if rounding == "up" else math.floor(value)
+    if result > MAX_QUANTITY:
+        raise QuantityError(f"quantity {raw!r} is absurdly large (over 2**62 after conversion)")
+    return result
+
+
+def parse_cpu_milli(text: object, rounding: Rounding = "up") -> Millicores:
+    """CPU in millicores: "500m" -> 500, "2" -> 2000, "0.1" -> 100.
+
+    Raises:
+        QuantityError: on bad syntax, a negative value or an absurd size.
+    """
+    return _rounded(parse_quantity(text) * 1000, rounding, text)
+
+
+def parse_memory_mib(text: object, rounding: Rounding = "up") -> MiB:
+    """Memory in MiB: "1Gi" -> 1024, "512Mi" -> 512, "1G" -> 954 (953.67 rounded up).
+
+    Raises:
+        QuantityError: on bad syntax, a negative value or an absurd size.
+    """
+    return _rounded(parse_quantity(text) / 2**20, rounding, text)
+
+
+def parse_count(text: object, rounding: Rounding = "up") -> int:
+    """A countable resource (GPUs, extended resources): "1" -> 1, "2k" -> 2000.
+
+    Raises:
+        QuantityError: on bad syntax, a negative value or an absurd size.
+    """
+    return _rounded(parse_quantity(text), rounding, text)

@@ -1,0 +1,320 @@
+"""The extender over real HTTP on 127.0.0.1: decisions agree with the simulator's code,
+heuristics that misbehave fall back to the baseline, metrics are exported, and bad
+requests get a 4xx with an error body."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiohttp.test_utils import TestClient
+from extender_cluster import HEURISTIC, args, cache_for, dumps, extender, over_http, pending_pod
+from prometheus_client import CollectorRegistry
+
+from heuristics.contract import choose
+from heuristics.feasibility import allocate, view
+from heuristics.registry import resolve
+from k8s_plugin.cache import ClusterCache
+from k8s_plugin.config import ExtenderConfig
+from k8s_plugin.resources import pod_requests
+from k8s_plugin.server import build_extender
+from simulator import metrics as sim_metrics
+
+NAMES = ["a", "b", "c", "d"]
+
+
+def _filter_config(**changes: object) -> ExtenderConfig:
+    defaults: dict[str, object] = {
+        "mode": "filter",
+        "heuristic": "best-fit",
+        "baseline": "first-fit",
+    }
+    return ExtenderConfig(**{**defaults, **changes})  # type: ignore[arg-type]
+
+
+def _heuristic_file(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text(f"import numpy as np\n\n\ndef score(pod, nodes, ctx):\n{body}\n")
+    return str(path)
+
+
+def test_filter_choice_is_the_simulators_choice_for_every_registered_baseline() -> None:
+    for name in ("best-fit", "fgd", "worst-fit", "kube-default", "tetris"):
+        config = _filter_config(heuristic=name)
+        cache = cache_for(config)
+        snapshot = cache.snapshot()
+        pod = pending_pod(cpu="3", memory="6Gi")
+        requests = pod_requests(pod, config)
+        nodes = view(snapshot.state, requests.fit)
+        expected = str(
+            snapshot.state.names[
+                choose(resolve(name).heuristic(requests.score, nodes, snapshot.ctx), nodes)
+            ]
+        )
+        ext = build_extender(config, CollectorRegistry(), cache)
+        reply = ext.filter(dumps(args(pod, NAMES)))
+        assert reply.document["NodeNames"] == [expected], name
+
+
+def test_health_readiness_and_metrics_endpoints() -> None:
+    config = _filter_config()
+    registry = CollectorRegistry()
+    cache = ClusterCache(config)
+    ext = build_extender(config, registry, cache)
+
+    async def session(client: TestClient) -> list[int]:
+        codes = [(await client.get("/healthz")).status, (await client.get("/readyz")).status]
+        cache.replace("nodes", [])
+        cache.replace("pods", [])
+        codes.append((await client.get("/readyz")).status)
+        metrics = await client.get("/metrics")
+        assert "binforge_heuristic_info" in await metrics.text()
+        codes.append(metrics.status)
+        return codes
+
+    assert over_http(ext, registry, session) == [200, 503, 200, 200]
+
+
+def test_before_the_cache_syncs_every_node_passes_and_it_is_counted() -> None:
+    config = _filter_config()
+    registry = CollectorRegistry()
+    ext = build_extender(config, registry, ClusterCache(config))
+    reply = ext.filter(dumps(args(pending_pod(), NAMES)))
+    assert reply.document["NodeNames"] == NAMES
+    assert (
+        registry.get_sample_value(
+            "binforge_decisions_total", {"mode": "filter", "outcome": "not_ready"}
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("    raise ValueError('boom')", "exception"),
+        ("    return np.full(len(nodes), np.nan)", "nan"),
+        ("    return np.zeros(len(nodes) + 1)", "shape"),
+        (
+            "    x = 0\n    for i in range(3000000):\n        x += i\n    return np.zeros(len(nodes))",
+            "timeout",
+        ),
+    ],
+)
+def test_a_misbehaving_heuristic_falls_back_to_the_baseline(
+    tmp_path: Path, body: str, reason: str
+) -> None:
+    config = _filter_config(heuristic=_heuristic_file(tmp_path, body), heuristic_timeout_ms=5)
+    registry = CollectorRegistry()
+    ext = extender(config, registry)
+    reply = ext.filter(dumps(args(pending_pod(), NAMES)))
+    # first-fit (the baseline) takes the lowest-index feasible node.
+    assert reply.status == 200
+    assert reply.document["NodeNames"] == ["a"]
+    assert registry.get_sample_value("binforge_heuristic_fallbacks_total", {"reason": reason}) == 1
+    assert (
+        registry.get_sample_value(
+            "binforge_decisions_total", {"mode": "filter", "outcome": "fallback"}
+        )
+        == 1
+    )
+
+
+def test_stranded_capacity_gauges_equal_the_simulators_metrics() -> None:
+    config = _filter_config()
+    registry = CollectorRegistry()
+    cache = cache_for(config)
+    build_extender(config, registry, cache)
+    snapshot = cache.snapshot()
+    expected = sim_metrics.stranded(snapshot.state, snapshot.ctx)
+    shares = sim_metrics.stranded_share(snapshot.state, snapshot.ctx)
+    gpu = registry.get_sample_value("binforge_stranded_capacity", {"resource": "gpu"})
+    assert gpu == pytest.approx(expected["gpu"] / 1000)
+    assert registry.get_sample_value(
+        "binforge_stranded_capacity", {"resource": "cpu"}
+    ) == pytest.approx(expected["cpu"] / 1000)
+    assert registry.get_sample_value(
+        "binforge_stranded_capacity_share", {"resource": "memory"}
+    ) == pytest.approx(shares["memory"])
+    per_pool = sum(
+        registry.get_sample_value(
+            "binforge_stranded_capacity_by_pool", {"resource": "memory", "pool": pool}
+        )
+        or 0.0
+        for pool in ("train", "cpu")
+    )
+    assert per_pool == pytest.approx(expected["memory"] * 2**20)
+    assert expected["memory"] > 0
+
+
+def test_counterfactual_counts_the_stranded_difference_against_the_baseline() -> None:
+    config = _filter_config(heuristic="worst-fit", baseline="best-fit")
+    registry = CollectorRegistry()
+    cache = cache_for(config)
+    ext = build_extender(config, registry, cache)
+    snapshot = cache.snapshot()
+    pod = pending_pod(cpu="3", memory="6Gi")
+    fit = pod_requests(pod, config).fit
+    after = {}
+    for name in ("worst-fit", "best-fit"):
+        nodes = view(snapshot.state, fit)
+        state = copy.deepcopy(snapshot.state)
+        allocate(state, choose(resolve(name).heuristic(fit, nodes, snapshot.ctx), nodes), fit)
+        after[name] = sim_metrics.stranded(state, snapshot.ctx)
+    ext.filter(dumps(args(pod, NAMES)))
+    net_cpu = (
+        registry.get_sample_value("binforge_counterfactual_recovered_total", {"resource": "cpu"})
+        or 0.0
+    ) - (
+        registry.get_sample_value("binforge_counterfactual_lost_total", {"resource": "cpu"}) or 0.0
+    )
+    assert net_cpu == pytest.approx((after["best-fit"]["cpu"] - after["worst-fit"]["cpu"]) / 1000)
+    assert after["best-fit"]["cpu"] != after["worst-fit"]["cpu"]
+
+
+def test_assumed_decisions_keep_a_burst_off_stale_state() -> None:
+    config = _filter_config(heuristic="best-fit")
+    ext = extender(config)
+    chosen = []
+    for i in range(3):
+        pod = pending_pod(cpu="3", memory="6Gi")
+        pod["metadata"]["name"] = f"burst-{i}"
+        chosen.append(ext.filter(dumps(args(pod, ["a", "c"]))).document["NodeNames"])
+    # a has 4 free cores and c has 3: one pod each, then nothing fits.
+    assert sorted(chosen[:2]) == [["a"], ["c"]]
+    assert chosen[2] == []
+
+
+def test_a_retried_pod_replaces_its_own_assumption() -> None:
+    ext = extender(_filter_config(heuristic="best-fit"))
+    first = ext.filter(dumps(args(pending_pod(cpu="3", memory="6Gi"), ["a"]))).document
+    again = ext.filter(dumps(args(pending_pod(cpu="3", memory="6Gi"), ["a"]))).document
+    assert first["NodeNames"] == again["NodeNames"] == ["a"]
+
+
+def test_a_pod_without_requests_is_scored_with_upstream_defaults() -> None:
+    ext = extender(_filter_config(mode="score"))
+    pod = pending_pod()
+    pod["spec"]["containers"][0]["resources"] = {}
+    reply = ext.prioritize(dumps(args(pod, NAMES)))
+    assert reply.status == 200
+    assert all(1 <= entry["Score"] <= 10 for entry in reply.document)
+
+
+def test_the_heuristic_reloads_when_its_file_changes(tmp_path: Path) -> None:
+    path = _heuristic_file(tmp_path, "    return -nodes.cpu_free.astype(float)")
+    config = _filter_config(heuristic=path)
+    registry = CollectorRegistry()
+    ext = extender(config, registry)
+    assert ext.filter(dumps(args(pending_pod(), NAMES))).document["NodeNames"] == ["c"]
+    Path(path).write_text(
+        "import numpy as np\n\n\ndef score(pod, nodes, ctx):\n    return nodes.cpu_free.astype(float)\n"
+    )
+    os.utime(path, (1, 1))
+    assert ext.slot.file_changed()
+    assert ext.slot.reload()
+    assert ext.filter(dumps(args(pending_pod(), NAMES))).document["NodeNames"] == ["d"]
+
+
+def test_an_unsafe_reload_keeps_the_current_heuristic(tmp_path: Path) -> None:
+    path = _heuristic_file(tmp_path, "    return -nodes.cpu_free.astype(float)")
+    ext = extender(_filter_config(heuristic=path))
+    Path(path).write_text(
+        "import os\n\n\ndef score(pod, nodes, ctx):\n    return os.system('true')\n"
+    )
+    assert not ext.slot.reload()
+    assert ext.filter(dumps(args(pending_pod(), NAMES))).document["NodeNames"] == ["c"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "expected JSON"),
+        (b"[]", 400, "expected an ExtenderArgs object"),
+        (b'{"Pod": {}}', 400, "expected Nodes or NodeNames"),
+        (b'{"Pod": 3, "NodeNames": []}', 400, "Pod: expected a Pod object"),
+        (b'{"Pod": {}, "NodeNames": ["a", "a"]}', 400, "unique node names"),
+        (b'{"Pod": {}, "NodeNames": [1]}', 400, "NodeNames[0]"),
+        (
+            dumps(
+                {
+                    "Pod": {
+                        "spec": {"containers": [{"resources": {"requests": {"cpu": "1e400"}}}]}
+                    },
+                    "NodeNames": ["a"],
+                }
+            ),
+            400,
+            "cpu",
+        ),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_an_error_body(body: bytes, status: int, fragment: str) -> None:
+    config = _filter_config()
+    registry = CollectorRegistry()
+    ext = extender(config, registry)
+
+    async def session(client: TestClient) -> tuple[int, dict[str, str]]:
+        response = await client.post("/filter", data=body)
+        return response.status, json.loads(await response.text())
+
+    code, document = over_http(ext, registry, session)
+    assert code == status
+    assert fragment in document["Error"]
+
+
+def test_an_oversized_body_gets_413() -> None:
+    config = _filter_config(max_request_bytes=1024)
+    registry = CollectorRegistry()
+    ext = extender(config, registry)
+
+    async def session(client: TestClient) -> int:
+        response = await client.post("/prioritize", data=b"x" * 4096)
+        return response.status
+
+    assert over_http(ext, registry, session) == 413
+
+
+def test_request_latency_is_recorded_per_verb() -> None:
+    registry = CollectorRegistry()
+    ext = extender(_filter_config(), registry)
+    ext.filter(dumps(args(pending_pod(), NAMES)))
+    ext.prioritize(dumps(args(pending_pod(), NAMES)))
+    for verb in ("filter", "prioritize"):
+        assert (
+            registry.get_sample_value("binforge_request_duration_seconds_count", {"verb": verb})
+            == 1
+        )
+    assert np.isfinite(
+        registry.get_sample_value("binforge_request_duration_seconds_sum", {"verb": "filter"})
+        or np.nan
+    )
+
+
+def test_the_served_heuristic_identity_is_exported() -> None:
+    registry = CollectorRegistry()
+    extender(_filter_config(heuristic=HEURISTIC), registry)
+    labels = {
+        "name": "cpu_best_fit",
+        "spec": HEURISTIC,
+        "baseline": "first-fit",
+    }
+    samples = [s for m in registry.collect() if m.name == "binforge_heuristic" for s in m.samples]
+    assert len(samples) == 1
+    assert {k: samples[0].labels[k] for k in labels} == labels
+    assert len(samples[0].labels["sha256"]) == 64
+
+
+def test_prioritize_after_filter_does_not_count_the_pods_own_assumption() -> None:
+    ext = extender(_filter_config(heuristic="best-fit"))
+    request = dumps(args(pending_pod(cpu="4", memory="6Gi"), ["a", "d"]))
+    chosen = ext.filter(request).document["NodeNames"]
+    assert chosen == ["a"]  # a has exactly 4 free cores: the best fit
+    scores = {entry["Host"]: entry["Score"] for entry in ext.prioritize(request).document}
+    # Scored as if the pod were not yet placed: a still fits and is still the best.
+    assert scores == {"a": 10, "d": 1}
+    assert ext.cache is not None and ext.cache.sizes()["assumed"] == 1

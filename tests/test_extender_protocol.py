@@ -1,0 +1,113 @@
+"""The extender speaks kube-scheduler's extender v1 wire format exactly: replies match
+golden JSON written from the upstream Go types (k8s.io/kube-scheduler/extender/v1,
+types.go), for both nodeCacheCapable settings and all three modes.
+
+Set BINFORGE_UPDATE_GOLDEN=1 to rewrite the golden files after a deliberate change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from extender_cluster import GOLDEN, HEURISTIC, args, dumps, extender, pending_pod
+
+from k8s_plugin.config import ExtenderConfig
+from k8s_plugin.wire import MAX_EXTENDER_PRIORITY
+
+# Field names of the upstream Go structs (no json tags, so these are the JSON keys).
+EXTENDER_ARGS_FIELDS = {"Pod", "Nodes", "NodeNames"}
+FILTER_RESULT_FIELDS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
+HOST_PRIORITY_FIELDS = {"Host", "Score"}
+
+CANDIDATES = ["a", "b", "c", "d", "unknown-node"]
+CASES = [(mode, nodes) for mode in ("filter", "score", "shadow") for nodes in ("names", "nodes")]
+
+
+def _config(mode: str, nodes: str) -> ExtenderConfig:
+    if nodes == "names":
+        return ExtenderConfig(mode=mode, heuristic=HEURISTIC, baseline="first-fit")  # type: ignore[arg-type]
+    return ExtenderConfig(
+        mode=mode,  # type: ignore[arg-type]
+        heuristic=HEURISTIC,
+        baseline="first-fit",
+        node_cache_capable=False,
+        watch=False,
+    )
+
+
+def _request(nodes: str) -> dict[str, Any]:
+    names = CANDIDATES if nodes == "names" else CANDIDATES[:4]
+    return args(pending_pod(), names, full_nodes=nodes == "nodes")
+
+
+def _golden(name: str, document: Any) -> Any:
+    path = GOLDEN / name
+    if os.environ.get("BINFORGE_UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("mode", "nodes"), CASES)
+def test_replies_match_the_golden_files(mode: str, nodes: str) -> None:
+    request = _golden(f"args_{nodes}.json", _request(nodes))
+    assert set(request) == EXTENDER_ARGS_FIELDS
+    ext = extender(_config(mode, nodes))
+    filtered = ext.filter(dumps(request))
+    prioritized = ext.prioritize(dumps(request))
+    assert (filtered.status, prioritized.status) == (200, 200)
+    assert filtered.document == _golden(f"{mode}_{nodes}_filter.json", filtered.document)
+    assert prioritized.document == _golden(f"{mode}_{nodes}_prioritize.json", prioritized.document)
+
+
+@pytest.mark.parametrize(("mode", "nodes"), CASES)
+def test_golden_replies_have_exactly_the_upstream_fields(mode: str, nodes: str) -> None:
+    request_names = {
+        (n if isinstance(n, str) else n["metadata"]["name"])
+        for n in (_request(nodes)["NodeNames"] or _request(nodes)["Nodes"]["items"])
+    }
+    filtered = json.loads((GOLDEN / f"{mode}_{nodes}_filter.json").read_text())
+    assert set(filtered) == FILTER_RESULT_FIELDS
+    # Never both null (kube-scheduler would reject every node), same form as the request.
+    assert (filtered["Nodes"] is None) != (filtered["NodeNames"] is None)
+    assert (filtered["NodeNames"] is None) == (nodes == "nodes")
+    passing = filtered["NodeNames"] or [n["metadata"]["name"] for n in filtered["Nodes"]["items"]]
+    assert set(passing) <= request_names
+    assert set(filtered["FailedNodes"]) <= request_names
+    assert isinstance(filtered["Error"], str)
+    prioritized = json.loads((GOLDEN / f"{mode}_{nodes}_prioritize.json").read_text())
+    assert [p["Host"] for p in prioritized] == [
+        n
+        for n in (
+            _request(nodes)["NodeNames"]
+            or [i["metadata"]["name"] for i in _request(nodes)["Nodes"]["items"]]
+        )
+    ]
+    for entry in prioritized:
+        assert set(entry) == HOST_PRIORITY_FIELDS
+        assert type(entry["Score"]) is int
+        assert 0 <= entry["Score"] <= MAX_EXTENDER_PRIORITY
+
+
+def test_filter_mode_passes_exactly_the_heuristics_node() -> None:
+    reply = json.loads((GOLDEN / "filter_names_filter.json").read_text())
+    assert len(reply["NodeNames"]) == 1
+    assert reply["FailedNodes"]["unknown-node"].startswith("binforge: unknown node")
+
+
+def test_shadow_mode_changes_nothing() -> None:
+    filtered = json.loads((GOLDEN / "shadow_names_filter.json").read_text())
+    assert filtered["NodeNames"] == CANDIDATES
+    assert filtered["FailedNodes"] == {}
+    prioritized = json.loads((GOLDEN / "shadow_names_prioritize.json").read_text())
+    assert {p["Score"] for p in prioritized} == {0}
+
+
+def test_top_level_keys_are_accepted_in_any_case() -> None:
+    ext = extender(_config("score", "names"))
+    request = {"pod": pending_pod(), "NODENAMES": ["a", "b"]}
+    reply = ext.filter(dumps(request))
+    assert reply.status == 200
+    assert set(reply.document["NodeNames"]) <= {"a", "b"}

@@ -1,0 +1,106 @@
+"""The heuristic runner keeps the time budget: on the main thread an alarm stops a
+runaway loop where it stands; elsewhere the call is abandoned on a worker thread; bad
+results are named, never raised."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from cluster_traces.model import Cluster
+from heuristics.contract import Context, NodeState, NodeView, Pod
+from heuristics.safety import compile_heuristic
+from k8s_plugin.runner import HeuristicRunner
+
+POD = Pod(cpu_milli=100, memory_mib=100)
+
+
+def _nodes() -> tuple[NodeView, Context]:
+    cluster = Cluster(
+        names=np.array(["a", "b"]),
+        cpu_milli=np.array([1000, 2000]),
+        memory_mib=np.array([1000, 1000]),
+        gpu_count=np.array([0, 0]),
+        gpu_model=np.array(["", ""]),
+    )
+    empty = np.zeros(0, dtype=np.int64)
+    ctx = Context(empty, empty, empty, empty, np.zeros(0))
+    return NodeView(NodeState(cluster), np.arange(2)), ctx
+
+
+RUNAWAY = compile_heuristic("def score(pod, nodes, ctx):\n    while True:\n        pass\n")
+
+
+def test_an_alarm_stops_a_runaway_heuristic_on_the_main_thread() -> None:
+    nodes, ctx = _nodes()
+    runner = HeuristicRunner(timeout_s=0.05)
+    started = time.monotonic()
+    assert runner.run(RUNAWAY, POD, nodes, ctx) == (None, "timeout")
+    assert time.monotonic() - started < 1.0
+    # The process is not left with a pending alarm or a foreign handler.
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+
+
+def test_an_outer_timer_is_restored_after_the_call() -> None:
+    nodes, ctx = _nodes()
+    runner = HeuristicRunner(timeout_s=0.05)
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        scores, reason = runner.run(lambda pod, nodes, ctx: nodes.cpu_free * 1.0, POD, nodes, ctx)
+        assert reason is None and scores is not None
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 4.0 < left <= 5.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == []
+
+
+def test_off_the_main_thread_a_slow_heuristic_is_abandoned() -> None:
+    nodes, ctx = _nodes()
+    runner = HeuristicRunner(timeout_s=0.05)
+
+    def slow(pod: Pod, nodes: NodeView, ctx: Context) -> np.ndarray:
+        time.sleep(0.5)
+        return np.zeros(len(nodes))
+
+    results = []
+    thread = threading.Thread(target=lambda: results.append(runner.run(slow, POD, nodes, ctx)))
+    started = time.monotonic()
+    thread.start()
+    thread.join(5)
+    assert results == [(None, "timeout")]
+    assert time.monotonic() - started < 0.4
+    runner.close()
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        (np.array([1.0, np.nan]), "nan"),
+        (np.array([1.0, np.inf]), "nan"),
+        (np.array([1.0]), "shape"),
+        ("scores", "shape"),
+        (np.array([[1.0, 2.0]]), "shape"),
+    ],
+)
+def test_bad_results_are_named(result: object, reason: str) -> None:
+    nodes, ctx = _nodes()
+    runner = HeuristicRunner(timeout_s=1.0)
+    assert runner.run(lambda *_: result, POD, nodes, ctx)[1] == reason  # type: ignore[arg-type,return-value]
+
+
+def test_an_exception_is_named_not_raised() -> None:
+    nodes, ctx = _nodes()
+
+    def broken(pod: Pod, nodes: NodeView, ctx: Context) -> np.ndarray:
+        raise ZeroDivisionError
+
+    assert HeuristicRunner(timeout_s=1.0).run(broken, POD, nodes, ctx) == (None, "exception")
