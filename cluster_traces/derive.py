@@ -27,6 +27,7 @@ __all__ = [
     "scale_requests",
     "shuffle",
     "subsample",
+    "time_split",
     "time_window",
 ]
 
@@ -187,3 +188,23 @@ def apply_all(
     for step, derivation in enumerate(derivations):
         workload = derivation.apply(workload, cluster, seed + step)
     return workload
+
+
+def time_split(workload: Workload, train_fraction: float) -> tuple[TimeWindow, TimeWindow]:
+    """Train and validation windows splitting the pods' arrival span at ``train_fraction``.
+
+    The train window is [first arrival, split), the validation window [split, last
+    arrival], so every timed pod falls in exactly one. Raises ValueError for a fraction
+    outside (0, 1) or a workload without arrival times.
+    """
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"time_split: expected 0 < train_fraction < 1, got {train_fraction}")
+    arrival = workload.arrival_s[~np.isnan(workload.arrival_s)]
+    if not len(arrival):
+        raise ValueError("time_split: the workload has no arrival times")
+    first, last = float(arrival.min()), float(arrival.max())
+    split = first + (last - first) * train_fraction
+    if split <= first:  # every pod arrived at one instant: all of them train
+        split = float(np.nextafter(first, np.inf))
+    end = float(np.nextafter(max(last, split), np.inf))
+    return TimeWindow(first, split), TimeWindow(split, end)

@@ -4,6 +4,8 @@ Grammar: ``SET[:VARIANT][@INVENTORY]``. ``INVENTORY`` gives nodes to a set that 
 (Azure, Philly): another set with nodes (``alibaba-v2018``, ``google-2019-cell-a:t86400``
 for the machines present at 86,400 s, ...) or a declared node shape
 ``COUNTxCORESc-GIBg[-GPUSgpu[-MODEL]]`` such as ``200x64c-256g`` or ``50x96c-768g-8gpu-V100``.
+``SET`` may also be the directory of a recorded live cluster
+(``DIR[:train|:validation|:START-END]``, see docs/recording.md).
 
 The trace directory is the ``trace_dir`` argument, else ``$BINFORGE_TRACE_DIR``.
 """
@@ -23,6 +25,7 @@ from cluster_traces.catalog import TraceSet, known_names, trace_set
 from cluster_traces.derive import Derivation, apply_all
 from cluster_traces.errors import ScenarioError
 from cluster_traces.model import BinPackingInstance, Cluster, Protocol, Replay, Scenario, Workload
+from cluster_traces.recording import recording_entry, recording_scenario, split_recording_name
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
 from cluster_traces.units import GIB
 
@@ -80,6 +83,11 @@ def load_trace(
 
 
 def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> Trace:
+    recorded = split_recording_name(name)
+    if recorded is not None:  # a recording's directory (docs/recording.md)
+        scenario = recording_scenario(recorded[0], recorded[1], seed=seed, name=name)
+        entry = recording_entry(recorded[0])
+        return Trace(name, entry, scenario.cluster, scenario.workload)
     set_name, _, variant = name.partition(":")
     try:
         entry = trace_set(set_name)
@@ -89,6 +97,8 @@ def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> 
         ) from None
     if entry.name == "weibull":
         return Trace(name, entry, None, None, _weibull(name, variant or "5k", seed))
+    if entry.name == "uniform":
+        return Trace(name, entry, None, None, _uniform(name, variant or "1000", seed))
     if entry.name == "google-2019-cell-a":
         return Trace(name, entry, _google(name, variant, _folder(entry, trace_dir)), None)
     if variant and variant not in entry.variants:
@@ -209,6 +219,12 @@ def _weibull(name: str, variant: str, seed: int) -> tuple[BinPackingInstance, ..
         raise ScenarioError(f"{name}: expected weibull:N or weibull:Nk items, e.g. weibull:100k")
     items = int(match.group(1)) * (1000 if match.group(2) else 1)
     return binpack.weibull_instances(items, count=5, seed=seed)
+
+
+def _uniform(name: str, variant: str, seed: int) -> tuple[BinPackingInstance, ...]:
+    if not variant.isdigit() or int(variant) == 0:
+        raise ScenarioError(f"{name}: expected uniform:N items (N > 0), e.g. uniform:500")
+    return binpack.uniform_instances(int(variant), count=5, seed=seed)
 
 
 def _google(name: str, variant: str, folder: Path) -> Cluster:
