@@ -34,11 +34,14 @@ def _leftover(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:
     """
     cpu_spec = ctx.max_node_cpu_milli or int(nodes.cpu_total.max(initial=0))
     gpu_spec = (ctx.max_node_gpu or int(nodes.gpu_total.max(initial=0))) * GPU_MILLI_PER_GPU
-    left = np.zeros(len(nodes))
+    # Hot path (best fit is the reference policy of every benchmark): one subtraction and
+    # one multiplication per resource, no temporary zero array.
     if cpu_spec > 0:
-        left += 0.5 * (nodes.cpu_free - pod.cpu_milli) / cpu_spec
+        left = (nodes.cpu_free - pod.cpu_milli) * (0.5 / cpu_spec)
+    else:
+        left = np.zeros(len(nodes))
     if gpu_spec > 0:
-        left += 0.5 * (nodes.gpu_free - pod.gpu_milli_total) / gpu_spec
+        left += (nodes.gpu_free - pod.gpu_milli_total) * (0.5 / gpu_spec)
     return left
 
 
