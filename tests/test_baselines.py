@@ -143,13 +143,14 @@ def test_random_does_not_depend_on_the_process() -> None:
 def test_kube_least_allocated_and_balanced_use_integer_arithmetic() -> None:
     # Node: 4000 m, 8192 MiB, already holding 1000 m / 1024 MiB. Pod: 1000 m / 2048 MiB.
     # Least: cpu (4000-2000)*100//4000 = 50, memory (8192-3072)*100//8192 = 62 -> 112//2 = 56.
-    # Balanced: f = 0.5 and 0.375, std 0.0625 -> int(93.75) = 93. Total 149.
+    # Balanced (Kubernetes 1.36): with the pod f = 0.5 and 0.375, std 0.0625 -> 93; without
+    # it f = 0.25 and 0.125 -> 93; 50 + (50 + 93 - 93) // 2 = 75. Total 131.
     state = make_state(cpu=[4000], memory=[8192])
     allocate(state, 0, Pod(1000, 1024))
     pod = Pod(1000, 2048)
     assert scores(least_allocated, state, pod) == [56.0]
-    assert scores(balanced_allocation, state, pod) == [93.0]
-    assert scores(kube_default, state, pod) == [149.0]
+    assert scores(balanced_allocation, state, pod) == [75.0]
+    assert scores(kube_default, state, pod) == [131.0]
 
 
 def test_kube_least_allocated_truncates_each_resource_then_the_average() -> None:
@@ -164,10 +165,21 @@ def test_kube_default_counts_zero_requests_as_100m_and_200mib() -> None:
     state = make_state(cpu=[1000], memory=[1000])
     assert scores(kube_default, state, Pod(0, 0)) == [85.0]
     # A placed pod without requests counts 100 m / 200 MiB for NodeResourcesFit, but 0 for
-    # BalancedAllocation (actual requests): cpu 200 -> 80, memory 300 -> 70, balanced 100.
+    # BalancedAllocation (actual requests): cpu 200 -> 80, memory 300 -> 70; balanced 100
+    # with and without the pod, so 50 + 50 // 2 = 75.
     allocate(state, 0, Pod(0, 0))
     assert scores(least_allocated, state, Pod(100, 100)) == [75.0]
-    assert scores(balanced_allocation, state, Pod(100, 100)) == [100.0]
+    assert scores(balanced_allocation, state, Pod(100, 100)) == [75.0]
+
+
+def test_kube_balanced_allocation_rewards_the_balance_a_pod_brings() -> None:
+    # Node 4000 m / 4000 MiB holding 2000 m / 0 MiB (f 0.5, 0: balance 75). A memory pod
+    # of 2000 MiB balances it (100): 50 + (50 + 25) // 2 = 87; a CPU pod of 1000 m
+    # unbalances it (f 0.75, 0: 62): 50 + (50 - 13) // 2 = 68.
+    state = make_state(cpu=[4000], memory=[4000])
+    allocate(state, 0, Pod(2000, 0))
+    assert scores(balanced_allocation, state, Pod(1, 2000)) == [87.0]
+    assert scores(balanced_allocation, state, Pod(1000, 0)) == [68.0]
 
 
 def test_kube_default_prefers_the_emptier_node() -> None:

@@ -96,24 +96,33 @@ def most_allocated(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:
     return _weighted_average(scores, [nodes.cpu_total, nodes.memory_total]).astype(np.float64)
 
 
-def balanced_allocation(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:
-    """NodeResourcesBalancedAllocation over cpu and memory.
+def _balance(cpu_req: FloatArray, mem_req: FloatArray, nodes: NodeView) -> FloatArray:
+    """Upstream's ``balancedResourceScore``: ``int((1 - std) * 100)`` of the fractions."""
+    f_cpu = np.minimum(1.0, cpu_req / np.maximum(nodes.cpu_total, 1))
+    f_mem = np.minimum(1.0, mem_req / np.maximum(nodes.memory_total, 1))
+    both = (nodes.cpu_total > 0) & (nodes.memory_total > 0)
+    std = np.where(both, np.abs((f_cpu - f_mem) / 2), 0.0)
+    return np.trunc((1 - std) * MAX_NODE_SCORE)
 
-    ``f_r = min(1, requested_r / allocatable_r)`` in float64 with actual requests (node's
-    requested plus the pod's); with both resources present ``std = |f_cpu - f_mem| / 2``,
-    with one ``std = 0``; score ``int((1 - std) * 100)``. A pod requesting neither CPU nor
-    memory skips the plugin (every node 0).
+
+def balanced_allocation(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:
+    """NodeResourcesBalancedAllocation over cpu and memory (Kubernetes 1.36's scorer).
+
+    ``f_r = min(1, requested_r / allocatable_r)`` in float64 with actual requests; with
+    both resources present ``std = |f_cpu - f_mem| / 2``, with one ``std = 0``; balance
+    ``int((1 - std) * 100)``, computed with the pod (``with``) and without it
+    (``without``); score ``50 + (50 + with - without) // 2``: the improvement in balance
+    the pod brings, in 50..100 (``balancedResourceScorer``). A pod requesting neither CPU
+    nor memory skips the plugin (every node 0).
     """
     if pod.cpu_milli == 0 and pod.memory_mib == 0:
         return np.zeros(len(nodes))
-    cpu_req = nodes.cpu_total - nodes.cpu_free + pod.cpu_milli
-    mem_req = nodes.memory_total - nodes.memory_free + pod.memory_mib
-    cpu_ok = nodes.cpu_total > 0
-    mem_ok = nodes.memory_total > 0
-    f_cpu = np.minimum(1.0, cpu_req / np.maximum(nodes.cpu_total, 1))
-    f_mem = np.minimum(1.0, mem_req / np.maximum(nodes.memory_total, 1))
-    std = np.where(cpu_ok & mem_ok, np.abs((f_cpu - f_mem) / 2), 0.0)
-    return np.trunc((1 - std) * MAX_NODE_SCORE)
+    cpu_held = (nodes.cpu_total - nodes.cpu_free).astype(np.float64)
+    mem_held = (nodes.memory_total - nodes.memory_free).astype(np.float64)
+    with_pod = _balance(cpu_held + pod.cpu_milli, mem_held + pod.memory_mib, nodes)
+    without = _balance(cpu_held, mem_held, nodes)
+    half = MAX_NODE_SCORE // 2
+    return half + np.floor((half + with_pod - without) / 2)
 
 
 def kube_default(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:

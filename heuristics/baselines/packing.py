@@ -37,7 +37,7 @@ def _leftover(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:
     # Hot path (best fit is the reference policy of every benchmark): one subtraction and
     # one multiplication per resource, no temporary zero array.
     if cpu_spec > 0:
-        left = (nodes.cpu_free - pod.cpu_milli) * (0.5 / cpu_spec)
+        left = ((nodes.cpu_free - pod.cpu_milli) * (0.5 / cpu_spec)).astype(np.float64, copy=False)
     else:
         left = np.zeros(len(nodes))
     if gpu_spec > 0:

@@ -92,6 +92,7 @@ class ControlPlane:
         self.scheduler_metrics_url = ""
         self.etcd_url = ""
         self._scheduler_count = 0
+        self._apiserver_count = 0
         self.pki: Pki = generate_pki(workdir / "pki")
         self.apiserver_port = free_port()
         self.server = f"https://127.0.0.1:{self.apiserver_port}"
@@ -163,11 +164,24 @@ class ControlPlane:
             alive=etcd,
         )
 
+    def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again on the same port and etcd: every client's
+        watch connection breaks, and the state (kept in etcd) stays. Raises as
+        :meth:`start`."""
+        for process in self._processes:
+            if process.name.startswith("kube-apiserver") and process.running():
+                process.stop()
+        if self.api_client is not None:
+            self.api_client.close()
+            self.api_client = None
+        self._apiserver_count += 1
+        self._start_apiserver()
+
     def _start_apiserver(self) -> None:
         assert self._binaries.kube_apiserver is not None
         pki = self.pki
         apiserver = self._spawn(
-            "kube-apiserver",
+            "kube-apiserver" + (f"-{self._apiserver_count}" if self._apiserver_count else ""),
             [
                 str(self._binaries.kube_apiserver),
                 f"--etcd-servers={self.etcd_url}",
@@ -283,13 +297,30 @@ class ControlPlane:
             self.scheduler = None
 
     def delete_nodes(self, names: list[str]) -> None:
-        """Delete the named nodes (missing ones are ignored)."""
+        """Delete the named nodes (missing ones are ignored), then wait until a running
+        kube-scheduler's cache has dropped them too (``scheduler_cache_size``, refreshed
+        every second), so that the next pod cannot be bound to a deleted node."""
         for name in names:
             try:
                 self.core.delete_node(name)
             except k8s.ApiException as error:
                 if error.status != 404:
                     raise
+        if self.scheduler is None or not self.scheduler.running():
+            return
+        remaining = len(self.core.list_node().items)
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        line = f'scheduler_cache_size{{type="nodes"}} {remaining}'
+        wait_until(
+            f"kube-scheduler's cache down to {remaining} nodes",
+            lambda: (
+                True if line in _get(self.scheduler_metrics_url, insecure).splitlines() else None
+            ),
+            _STARTUP_TIMEOUT_S,
+            alive=self.scheduler,
+        )
 
     def create_pod(self, manifest: dict[str, Any]) -> str:
         """Create a pod from a manifest (see manifests.pod_manifest); return its name."""
