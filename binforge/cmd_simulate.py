@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from binforge._compare import emit, progress_printer, resolve_policies
 from binforge.errors import UserError
 from cluster_traces.scenarios import TRACE_DIR_ENV, ScenarioError, load_scenario
 from heuristics.contract import HeuristicError
-from heuristics.registry import HeuristicLoadError, UnknownHeuristicError, resolve
-from heuristics.safety import UnsafeCodeError
 
 __all__ = ["register"]
 
@@ -72,36 +70,22 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UserError(f"--scenario: {exc}") from exc
     protocol = "elastic" if scenario.instances else scenario.replay.protocol
     baseline_name = args.baseline or ("kube-default" if protocol == "replay" else "best-fit")
-    try:
-        policies = [(n, resolve(n).heuristic) for n in names]
-        baseline = (baseline_name, resolve(baseline_name).heuristic)
-    except (UnknownHeuristicError, HeuristicLoadError, UnsafeCodeError) as exc:
-        raise UserError(f"--policy: {exc}") from exc
+    policies = resolve_policies(names)
+    (baseline,) = resolve_policies([baseline_name])
     quiet = args.json == "-"
-
-    def progress(name: str, seed: int) -> None:
-        if not quiet:
-            print(f"simulating {name} seed {seed} ...", file=sys.stderr, flush=True)
-
     try:
         comparison = compare(
             scenario,
             policies,
             range(args.seeds),
             baseline,
-            progress,
+            progress_printer("simulating", quiet=quiet),
             on_heuristic_error=args.on_error,
         )
     except HeuristicError as exc:
         raise UserError(f"simulate {args.scenario}: {exc}") from exc
     document = to_json(comparison)
-    if args.json == "-":
-        json.dump(document, sys.stdout, indent=2)
-        print()
-    else:
-        print(format_table(comparison))
-        if args.json:
-            Path(args.json).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    emit(document, lambda: format_table(comparison), args.json)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")

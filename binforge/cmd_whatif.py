@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from binforge._compare import emit, progress_printer, resolve_policies
 from binforge.errors import UserError
 
 __all__ = ["register"]
@@ -145,8 +145,6 @@ def _whatif(args: argparse.Namespace) -> int:
     from cluster_traces.recording import load_recording, split_recording_name
     from cluster_traces.scenarios import ScenarioError, load_scenario
     from heuristics.contract import HeuristicError
-    from heuristics.registry import HeuristicLoadError, UnknownHeuristicError, resolve
-    from heuristics.safety import UnsafeCodeError
     from k8s_plugin.recorder_shadow import shadow_replay
     from simulator.compare import compare
     from simulator.report import plot_curves, to_json
@@ -163,16 +161,9 @@ def _whatif(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.trace, protocol="replay")
     except ScenarioError as exc:
         raise UserError(f"--trace: {exc}") from exc
-    try:
-        policies = [(n, resolve(n).heuristic) for n in names]
-    except (UnknownHeuristicError, HeuristicLoadError, UnsafeCodeError) as exc:
-        raise UserError(f"--policy: {exc}") from exc
+    policies = resolve_policies(names)
     quiet = args.json == "-"
-
-    def progress(name: str, seed: int) -> None:
-        if not quiet:
-            print(f"replaying under {name} seed {seed} ...", file=sys.stderr, flush=True)
-
+    progress = progress_printer("replaying under", quiet=quiet)
     try:
         comparison = compare(scenario, policies, range(args.seeds), policies[0], progress)
     except HeuristicError as exc:
@@ -197,13 +188,7 @@ def _whatif(args: argparse.Namespace) -> int:
         },
         "comparison": to_json(comparison),
     }
-    if args.json == "-":
-        json.dump(document, sys.stdout, indent=2)
-        print()
-    else:
-        print(_table(document))
-        if args.json:
-            Path(args.json).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    emit(document, lambda: _table(document), args.json)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "whatif.json").write_text(json.dumps(document, indent=2), encoding="utf-8")

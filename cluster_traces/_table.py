@@ -4,7 +4,8 @@ Fast path: pyarrow.csv with explicit column types, then vectorised checks that r
 exact line of the first bad row (line = row index + first data line). When pyarrow itself
 rejects the file (a row with the wrong number of fields, a value that does not convert),
 a slow path walks the file with the standard csv module to name the line, column and value.
-Nothing is returned unless the whole file is valid.
+Nothing is returned unless the whole file is valid. :func:`reject_rows` and
+:func:`reject_repeats` are the loaders' own checks on what was read, reported the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pyarrow.csv as pacsv
 
 from cluster_traces.errors import TraceFormatError
 
-__all__ = ["Column", "read_csv"]
+__all__ = ["Column", "read_csv", "reject_repeats", "reject_rows"]
 
 Kind = Literal["int", "float", "str"]
 
@@ -98,6 +99,35 @@ def read_csv(
     for column in present:
         out[column.name] = _checked(path, table.column(column.name), column, first_line)
     return out
+
+
+def reject_rows(
+    path: Path, bad: np.ndarray, column: str, values: np.ndarray, expected: str, first_line: int
+) -> None:
+    """Raise TraceFormatError at the first row where ``bad`` holds, if any.
+
+    The error names line ``row + first_line``, ``column``, ``expected`` and ``values[row]``.
+    """
+    if bad.any():
+        row = int(np.argmax(bad))
+        value = values[row]
+        raise TraceFormatError(
+            path,
+            expected,
+            line=row + first_line,
+            column=column,
+            value=value.item() if isinstance(value, np.generic) else value,
+        )
+
+
+def reject_repeats(
+    path: Path, names: np.ndarray, column: str, expected: str, first_line: int
+) -> None:
+    """Raise TraceFormatError at the first row whose name an earlier row already has."""
+    _, first_of_each = np.unique(names.astype(str), return_index=True)
+    repeated = np.ones(len(names), dtype=bool)
+    repeated[first_of_each] = False
+    reject_rows(path, repeated, column, names, expected, first_line)
 
 
 def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: int) -> np.ndarray:

@@ -7,12 +7,12 @@ NaN arrival and departure times.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from cluster_traces._table import Column, read_csv
-from cluster_traces.errors import TraceFormatError
+from cluster_traces._table import Column, read_csv, reject_repeats, reject_rows
 from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Workload
 
 __all__ = [
@@ -87,13 +87,10 @@ def load_alibaba_gpu_nodes(trace_dir: Path, node_list: str = "all_node") -> Clus
     names = data["sn"]
     models = data["model"]
     gpu = data["gpu"]
-    unlabelled = (gpu > 0) & (models == "")
-    if unlabelled.any():
-        row = int(np.argmax(unlabelled))
-        raise TraceFormatError(
-            path, "a GPU model for a node with GPUs", line=row + 2, column="model", value=""
-        )
-    _check_unique(path, names, "sn")
+    reject_rows(
+        path, (gpu > 0) & (models == ""), "model", models, "a GPU model for a node with GPUs", 2
+    )
+    reject_repeats(path, names, "sn", "a unique node name", 2)
     return Cluster(
         names=names.astype(str),
         cpu_milli=data["cpu_milli"],
@@ -117,32 +114,27 @@ def load_alibaba_gpu_pods(trace_dir: Path, variant: str = "default") -> Workload
     n = len(data["name"])
     num_gpu = data["num_gpu"]
     gpu_milli = data["gpu_milli"]
-    _require_rows(path, (num_gpu > 8), "num_gpu", num_gpu, "a GPU count from 0 to 8")
-    _require_rows(
-        path, gpu_milli > GPU_MILLI_PER_GPU, "gpu_milli", gpu_milli, "a share from 0 to 1000"
-    )
-    _require_rows(
-        path,
+    reject = partial(reject_rows, path, first_line=2)
+    reject(num_gpu > 8, "num_gpu", num_gpu, "a GPU count from 0 to 8")
+    reject(gpu_milli > GPU_MILLI_PER_GPU, "gpu_milli", gpu_milli, "a share from 0 to 1000")
+    reject(
         (num_gpu > 0) & (gpu_milli == 0),
         "gpu_milli",
         gpu_milli,
         "a positive share for a pod that requests GPUs",
     )
-    _require_rows(
-        path,
+    reject(
         (num_gpu > 1) & (gpu_milli != GPU_MILLI_PER_GPU),
         "gpu_milli",
         gpu_milli,
         "1000 (whole GPUs) for a multi-GPU pod",
     )
-    _require_rows(
-        path, (num_gpu == 0) & (gpu_milli != 0), "gpu_milli", gpu_milli, "0 for a pod without GPUs"
-    )
+    reject((num_gpu == 0) & (gpu_milli != 0), "gpu_milli", gpu_milli, "0 for a pod without GPUs")
     nan = np.full(n, np.nan)
     arrival = data.get("creation_time", nan)
     departure = data.get("deletion_time", nan)
     early = departure < arrival
-    _require_rows(path, early, "deletion_time", departure, "a time not before creation_time")
+    reject(early, "deletion_time", departure, "a time not before creation_time")
     qos = data.get("qos", np.full(n, "", dtype=object))
     pods = Workload(
         names=data["name"].astype(str),
@@ -161,23 +153,3 @@ def load_alibaba_gpu_pods(trace_dir: Path, variant: str = "default") -> Workload
         return pods
     # The cpu* variants are not sorted by creation time; a Workload is in arrival order.
     return pods.take(np.argsort(arrival, kind="stable"))
-
-
-def _require_rows(
-    path: Path, bad: np.ndarray, column: str, values: np.ndarray, expected: str
-) -> None:
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise TraceFormatError(
-            path, expected, line=row + 2, column=column, value=values[row].item()
-        )
-
-
-def _check_unique(path: Path, names: np.ndarray, column: str) -> None:
-    _, first, counts = np.unique(names.astype(str), return_index=True, return_counts=True)
-    if (counts > 1).any():
-        dup = names[first[int(np.argmax(counts > 1))]]
-        rows = np.flatnonzero(names == dup)
-        raise TraceFormatError(
-            path, "a unique node name", line=int(rows[1]) + 2, column=column, value=dup
-        )

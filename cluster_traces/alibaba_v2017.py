@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces._arrays import last_per_group
-from cluster_traces._table import Column, read_csv
+from cluster_traces._table import Column, read_csv, reject_rows
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import Cluster, NodeEvents, Workload
 from cluster_traces.units import ALIBABA_V2017_UNITS, NormalisedUnits
@@ -70,12 +70,7 @@ def load_alibaba_v2017_machines(
     path = trace_dir / "server_event.csv"
     data = read_csv(path, _SERVER_EVENT_COLUMNS, names=_SERVER_EVENT_NAMES)
     event = data["event"]
-    unknown = ~np.isin(event, _EVENTS)
-    if unknown.any():
-        row = int(np.argmax(unknown))
-        raise TraceFormatError(
-            path, "'add' or 'softerror'", line=row + 1, column="event", value=event[row]
-        )
+    reject_rows(path, ~np.isin(event, _EVENTS), "event", event, "'add' or 'softerror'", 1)
     order = np.argsort(data["timestamp"], kind="stable")
     machine = data["machine_id"][order].astype(str)
     kind = event[order]

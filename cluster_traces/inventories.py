@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces._arrays import last_per_group
-from cluster_traces._table import Column, read_csv
-from cluster_traces.errors import TraceFormatError
+from cluster_traces._table import Column, read_csv, reject_repeats, reject_rows
 from cluster_traces.model import Cluster, MiB
 from cluster_traces.units import ALIBABA_V2018_UNITS, GIB, NormalisedUnits
 
@@ -62,7 +61,7 @@ def load_alibaba_v2018_machines(
     """
     path = trace_dir / "machine_meta.csv"
     data = read_csv(path, _V2018_COLUMNS, names=_V2018_NAMES)
-    _require(path, data["mem_size"] > 100, "mem_size", data["mem_size"], "at most 100", 1)
+    reject_rows(path, data["mem_size"] > 100, "mem_size", data["mem_size"], "at most 100", 1)
     order = np.argsort(data["time_stamp"], kind="stable")
     names, node_of_row = np.unique(data["machine_id"][order].astype(str), return_inverse=True)
     last = order[last_per_group(node_of_row, len(names))]
@@ -87,11 +86,11 @@ def load_pai_v2020_machines(trace_dir: Path) -> Cluster:
     path = trace_dir / "pai_machine_spec.csv"
     data = read_csv(path, _PAI_COLUMNS, names=_PAI_NAMES)
     gpu_type = data["gpu_type"].astype(str)
-    _require(
+    reject_rows(
         path, (gpu_type == "CPU") & (data["cap_gpu"] > 0), "cap_gpu", data["cap_gpu"],
         "0 GPUs on a machine of gpu_type CPU", 1,
     )  # fmt: skip
-    _require_unique(path, data["machine"], "machine", 1)
+    reject_repeats(path, data["machine"], "machine", "a unique name", 1)
     return Cluster(
         names=data["machine"].astype(str),
         cpu_milli=data["cap_cpu"] * 1000,
@@ -112,7 +111,7 @@ def load_spot_gpu_v2026_nodes(
     """
     path = trace_dir / "node_info_df.csv"
     data = read_csv(path, _SPOT_COLUMNS)
-    _require_unique(path, data["node_name"], "node_name", 2)
+    reject_repeats(path, data["node_name"], "node_name", "a unique name", 2)
     names = np.char.add("spot-node-", data["node_name"].astype(str))
     return Cluster(
         names=names,
@@ -122,23 +121,3 @@ def load_spot_gpu_v2026_nodes(
         gpu_model=np.where(data["gpu_capacity_num"] > 0, data["gpu_model"].astype(str), ""),
         source="alibaba-v2026-spot-gpu:node_info",
     )
-
-
-def _require(
-    path: Path, bad: np.ndarray, column: str, values: np.ndarray, expected: str, first: int
-) -> None:
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise TraceFormatError(
-            path, expected, line=row + first, column=column, value=values[row].item()
-        )
-
-
-def _require_unique(path: Path, names: np.ndarray, column: str, first: int) -> None:
-    seen: set[str] = set()
-    for row, name in enumerate(names.tolist()):
-        if name in seen:
-            raise TraceFormatError(
-                path, "a unique name", line=row + first, column=column, value=name
-            )
-        seen.add(name)

@@ -102,14 +102,8 @@ def elastic_pack(
             if opened < limit:
                 state.active[opened] = True
     bound = _l1_bound(workload.take(np.flatnonzero(can_host)), nodes, 0)
-    placed = int((placements >= 0).sum())
     metrics = {
-        "pods_arrived": len(pods),
-        "pods_placed": placed,
-        "pods_failed": len(pods) - placed,
-        "pods_unschedulable": int((~can_host).sum()),
-        "heuristic_errors": placer.heuristic_errors,
-        "decisions": placer.decisions,
+        **placer.pod_counts(placements, can_host),
         "bins_used_mean": opened,
         "nodes_used_max": opened,
         "l1_bound_mean": bound,

@@ -124,3 +124,17 @@ class Placer:
             return None
         # The node comes from this decision's feasible set on this same state.
         return book(self.state, node, pod)
+
+    def pod_counts(self, placements: np.ndarray, can_host: np.ndarray) -> dict[str, float]:
+        """The pod and decision metrics of a one-pass protocol, where a pod not placed
+        (``placements`` is -1) failed: arrived, placed, failed, unschedulable (fits no node
+        even of an empty cluster, ``~can_host``), heuristic errors and decisions."""
+        placed = int((placements >= 0).sum())
+        return {
+            "pods_arrived": len(placements),
+            "pods_placed": placed,
+            "pods_failed": len(placements) - placed,
+            "pods_unschedulable": int((~can_host).sum()),
+            "heuristic_errors": self.heuristic_errors,
+            "decisions": self.decisions,
+        }

@@ -94,14 +94,8 @@ def saturate(
                 at_100 = rows[-1]["stranded_gpu_share"]
             next_sample = (np.floor(arrived_percent[i] / step) + 1) * step
     final = rows[-1]
-    placed = int((placements >= 0).sum())
     metrics = {
-        "pods_arrived": len(pods),
-        "pods_placed": placed,
-        "pods_failed": len(pods) - placed,
-        "pods_unschedulable": int((~can_host).sum()),
-        "heuristic_errors": placer.heuristic_errors,
-        "decisions": placer.decisions,
+        **placer.pod_counts(placements, can_host),
         "gpu_alloc_at_130": final["gpu_alloc_percent"],
         **final,
         **{

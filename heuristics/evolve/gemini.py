@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,15 +21,10 @@ from google.genai import types
 from heuristics.evolve import proposer as registry
 from heuristics.evolve.config import EvolutionConfig, GeminiConfig, PromptConfig
 from heuristics.evolve.llm_call import (
-    CallFailedError,
-    Pricing,
     Reply,
-    RetryPolicy,
     Verdict,
-    call_with_retries,
-    failed_proposal,
     parse_retry_after,
-    proposal_from_reply,
+    propose_with_retries,
 )
 from heuristics.evolve.prompt import Prompt, build_prompt
 from heuristics.evolve.proposer import Proposal, ProposalRequest
@@ -102,26 +96,14 @@ class GeminiProposer:
     async def propose(self, request: ProposalRequest) -> Proposal:
         """A child of ``request.parents``; a failed call or parse is in ``Proposal.error``."""
         prompt = build_prompt(request, self.prompt_config)
-        policy = RetryPolicy(retries=self.config.retries, backoff_s=self.config.backoff_s)
-        try:
-            reply, _ = await call_with_retries(
-                lambda: self._generate(prompt, request.seed),
-                classify_gemini_error,
-                policy,
-                random.Random(request.seed),
-                self._sleep,
-            )
-        except CallFailedError as exc:
-            return failed_proposal(exc, prompt, proposer=self.name, model=self.config.model)
-        return proposal_from_reply(
-            reply,
+        return await propose_with_retries(
+            lambda: self._generate(prompt, request.seed),
+            classify_gemini_error,
             prompt,
             proposer=self.name,
-            model=self.config.model,
-            pricing=Pricing(
-                self.config.price_input_usd_per_mtok, self.config.price_output_usd_per_mtok
-            ),
-            max_tokens=self.config.max_output_tokens,
+            section=self.config,
+            seed=request.seed,
+            sleep=self._sleep,
         )
 
     async def _generate(self, prompt: Prompt, seed: int) -> Reply:

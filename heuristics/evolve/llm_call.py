@@ -5,7 +5,9 @@ decides: retry on rate limits (429), server errors (5xx), timeouts and dropped
 connections, with exponential backoff, jitter and the server's ``Retry-After`` honoured;
 give up after a bounded number of attempts. :func:`proposal_from_reply` turns a model's
 reply into a :class:`~heuristics.evolve.proposer.Proposal`, recording why an answer is
-unusable (empty text, output cut at the token limit, a failed parse) and what it cost.
+unusable (empty text, output cut at the token limit, a failed parse) and what it cost;
+:func:`propose_with_retries` is the two together, the whole of a proposer's ``propose``
+once its prompt is built.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from heuristics.evolve.edits import Edit, parse_answer
 from heuristics.evolve.prompt import Prompt
@@ -21,6 +24,7 @@ from heuristics.evolve.proposer import Proposal
 
 __all__ = [
     "CallFailedError",
+    "ModelSection",
     "Pricing",
     "Reply",
     "RetryPolicy",
@@ -29,6 +33,7 @@ __all__ = [
     "failed_proposal",
     "parse_retry_after",
     "proposal_from_reply",
+    "propose_with_retries",
 ]
 
 
@@ -180,6 +185,51 @@ def failed_proposal(error: BaseException, prompt: Prompt, *, proposer: str, mode
         proposer=proposer,
         model=model,
         prompt=prompt.text,
+    )
+
+
+class ModelSection(Protocol):
+    """What :func:`propose_with_retries` reads from a proposer's config section
+    (:class:`~heuristics.evolve.config.GeminiConfig`, :class:`~heuristics.evolve.config.OpenAIConfig`)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def max_output_tokens(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def backoff_s(self) -> float: ...
+    @property
+    def price_input_usd_per_mtok(self) -> float: ...
+    @property
+    def price_output_usd_per_mtok(self) -> float: ...
+
+
+async def propose_with_retries(
+    call: Callable[[], Awaitable[Reply]],
+    classify: Callable[[BaseException], Verdict],
+    prompt: Prompt,
+    *,
+    proposer: str,
+    section: ModelSection,
+    seed: int,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> Proposal:
+    """Ask the model for ``prompt`` with retries; returns the proposal its answer gives,
+    or a failed one when no answer came back. Never raises on a failed call or parse."""
+    policy = RetryPolicy(retries=section.retries, backoff_s=section.backoff_s)
+    try:
+        reply, _ = await call_with_retries(call, classify, policy, random.Random(seed), sleep)
+    except CallFailedError as exc:
+        return failed_proposal(exc, prompt, proposer=proposer, model=section.model)
+    return proposal_from_reply(
+        reply,
+        prompt,
+        proposer=proposer,
+        model=section.model,
+        pricing=Pricing(section.price_input_usd_per_mtok, section.price_output_usd_per_mtok),
+        max_tokens=section.max_output_tokens,
     )
 
 

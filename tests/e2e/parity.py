@@ -17,6 +17,8 @@ import json
 import os
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,14 @@ from heuristics.feasibility import allocate
 from heuristics.registry import resolve
 from simulator import simulate
 
+from .binaries import Binaries
 from .controlplane import ControlPlane
 from .manifests import GPU_MODEL_LABEL, pod_manifest
 from .processes import ManagedProcess, free_port, wait_until
 
 __all__ = [
     "METRIC_SCALE",
+    "PlaneInstance",
     "Serve",
     "booked_state",
     "clear_pods",
@@ -46,6 +50,7 @@ __all__ = [
     "pod_of",
     "replay_through_scheduler",
     "simulated_nodes",
+    "started_instance",
     "untied_pods",
 ]
 
@@ -75,6 +80,31 @@ def parity_instance(
     order = np.argsort(workload.arrival_s, kind="stable")
     keep = order[(whole & (workload.gpu_spec == ""))[order]][:pods]
     return cluster.take(chosen), workload.take(keep)
+
+
+@dataclass
+class PlaneInstance:
+    """A control plane of its own holding ``cluster``'s nodes (no scheduler yet), the pods
+    to replay and the node the simulator put each on (``expected``)."""
+
+    plane: ControlPlane
+    cluster: Cluster
+    workload: Workload
+    expected: list[str]
+    workdir: Path
+
+
+@contextmanager
+def started_instance(
+    binaries: Binaries, cluster: Cluster, workload: Workload, expected: list[str], workdir: Path
+) -> Iterator[PlaneInstance]:
+    """Start a control plane under ``workdir`` with ``cluster``'s nodes; stop it on exit."""
+    plane = ControlPlane.start(binaries, workdir / "control-plane")
+    try:
+        plane.create_nodes(cluster)
+        yield PlaneInstance(plane, cluster, workload, expected, workdir)
+    finally:
+        plane.stop()
 
 
 def simulated_nodes(cluster: Cluster, workload: Workload, heuristic: str) -> list[str]:

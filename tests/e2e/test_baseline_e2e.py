@@ -14,23 +14,22 @@ the very same nodes, and the extender counted a shadow decision for each.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cluster_traces.model import Cluster, Workload
-
 from .binaries import Binaries
-from .controlplane import ControlPlane
 from .parity import (
+    PlaneInstance,
     Serve,
     clear_pods,
     distinct_cluster,
     parity_instance,
     replay_through_scheduler,
     simulated_nodes,
+    started_instance,
     untied_pods,
 )
 from .scheduler_config import BINFORGE_SCHEDULER_NAME, ExtenderSettings, render_scheduler_config
@@ -39,19 +38,10 @@ PODS = 100
 BURST = 20
 
 
-@dataclass
-class Untied:
-    plane: ControlPlane
-    cluster: Cluster
-    workload: Workload
-    expected: list[str]
-    workdir: Path
-
-
 @pytest.fixture(scope="module")
 def untied(
     e2e_binaries: Binaries, trace_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Untied]:
+) -> Iterator[PlaneInstance]:
     """A control plane of its own with the 16 distinct nodes (no scheduler yet)."""
     _, trace = parity_instance(trace_dir, gpu_nodes=1, cpu_nodes=0, pods=400)
     cpu_only = replace(
@@ -65,15 +55,13 @@ def untied(
     expected = simulated_nodes(cluster, workload, "kube-default")
     assert all(expected)
     workdir = tmp_path_factory.mktemp("baseline")
-    plane = ControlPlane.start(e2e_binaries, workdir / "control-plane")
-    try:
-        plane.create_nodes(cluster)
-        yield Untied(plane, cluster, workload, expected, workdir)
-    finally:
-        plane.stop()
+    with started_instance(e2e_binaries, cluster, workload, expected, workdir) as instance:
+        yield instance
 
 
-def test_the_default_profile_binds_every_pod_where_kube_default_puts_it(untied: Untied) -> None:
+def test_the_default_profile_binds_every_pod_where_kube_default_puts_it(
+    untied: PlaneInstance,
+) -> None:
     plane = untied.plane
     clear_pods(plane)
     plane.start_scheduler(render_scheduler_config(kubeconfig=str(plane.scheduler_kubeconfig)))
@@ -99,7 +87,7 @@ def test_the_default_profile_binds_every_pod_where_kube_default_puts_it(untied: 
     assert in_bursts == untied.expected
 
 
-def test_an_extender_in_shadow_mode_changes_no_binding(untied: Untied) -> None:
+def test_an_extender_in_shadow_mode_changes_no_binding(untied: PlaneInstance) -> None:
     plane = untied.plane
     clear_pods(plane)
     serve = Serve.start(plane, untied.workdir, mode="shadow", heuristic="fgd",

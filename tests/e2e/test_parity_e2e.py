@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cluster_traces.model import Cluster, Workload
 from heuristics.feasibility import view
 from heuristics.fragmentation import make_context
 from k8s_plugin.decision import to_priorities
@@ -31,9 +29,9 @@ from simulator.metrics import stranded
 from simulator.placement import pods_of
 
 from .binaries import Binaries, find_binaries
-from .controlplane import ControlPlane
 from .parity import (
     METRIC_SCALE,
+    PlaneInstance,
     Serve,
     booked_state,
     clear_pods,
@@ -43,6 +41,7 @@ from .parity import (
     parity_instance,
     replay_through_scheduler,
     simulated_nodes,
+    started_instance,
 )
 from .prometheus import PrometheusServer, ScrapeTarget
 from .scheduler_config import BINFORGE_SCHEDULER_NAME, ExtenderSettings, render_scheduler_config
@@ -59,33 +58,20 @@ SHAPES_REFRESH_S = 5.0
 """How often the extender relearns its reference shapes at most (k8s_plugin.cache)."""
 
 
-@dataclass
-class Instance:
-    plane: ControlPlane
-    cluster: Cluster
-    workload: Workload
-    expected: list[str]
-    workdir: Path
-
-
 @pytest.fixture(scope="module")
 def instance(
     e2e_binaries: Binaries, trace_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Instance]:
+) -> Iterator[PlaneInstance]:
     """A control plane of its own holding only the parity nodes (no scheduler yet)."""
     cluster, workload = parity_instance(trace_dir, gpu_nodes=48, cpu_nodes=8, pods=PODS)
     expected = simulated_nodes(cluster, workload, HEURISTIC)
     assert all(expected), "the instance must let the simulator place every pod"
     workdir = tmp_path_factory.mktemp("parity")
-    plane = ControlPlane.start(e2e_binaries, workdir / "control-plane")
-    try:
-        plane.create_nodes(cluster)
-        yield Instance(plane, cluster, workload, expected, workdir)
-    finally:
-        plane.stop()
+    with started_instance(e2e_binaries, cluster, workload, expected, workdir) as instance:
+        yield instance
 
 
-def _schedule_with(instance: Instance, serve: Serve, weight: int = 1) -> None:
+def _schedule_with(instance: PlaneInstance, serve: Serve, weight: int = 1) -> None:
     instance.plane.start_scheduler(
         render_scheduler_config(
             kubeconfig=str(instance.plane.scheduler_kubeconfig),
@@ -113,7 +99,7 @@ def _mismatches(expected: list[str], actual: list[str]) -> list[tuple[int, str, 
     return [(i, e, a) for i, (e, a) in enumerate(zip(expected, actual, strict=True)) if e != a]
 
 
-def test_filter_mode_binds_every_pod_where_the_simulator_placed_it(instance: Instance) -> None:
+def test_filter_mode_binds_every_pod_where_the_simulator_placed_it(instance: PlaneInstance) -> None:
     plane, workload = instance.plane, instance.workload
     clear_pods(plane)
     serve = Serve.start(plane, instance.workdir, mode="filter", heuristic=HEURISTIC,
@@ -213,7 +199,7 @@ def test_filter_mode_binds_every_pod_where_the_simulator_placed_it(instance: Ins
 
 
 def test_score_mode_binds_every_pod_to_a_node_the_heuristic_ranks_highest(
-    instance: Instance,
+    instance: PlaneInstance,
 ) -> None:
     plane = instance.plane
     clear_pods(plane)
@@ -243,7 +229,7 @@ def test_score_mode_binds_every_pod_to_a_node_the_heuristic_ranks_highest(
 
 
 def test_an_ignorable_extender_killed_mid_replay_is_skipped_then_obeyed_again(
-    instance: Instance,
+    instance: PlaneInstance,
 ) -> None:
     plane = instance.plane
     clear_pods(plane)
@@ -282,7 +268,7 @@ def test_an_ignorable_extender_killed_mid_replay_is_skipped_then_obeyed_again(
 
 
 def test_a_heuristic_that_raises_falls_back_to_the_baseline_and_every_pod_is_placed(
-    instance: Instance, tmp_path: Path
+    instance: PlaneInstance, tmp_path: Path
 ) -> None:
     plane = instance.plane
     clear_pods(plane)
@@ -314,7 +300,7 @@ def test_a_heuristic_that_raises_falls_back_to_the_baseline_and_every_pod_is_pla
 
 
 def test_after_the_apiserver_restarts_the_extenders_cache_recovers_and_stays_correct(
-    instance: Instance,
+    instance: PlaneInstance,
 ) -> None:
     """kube-apiserver is stopped and started again mid-replay (every watch breaks), and
     pods are deleted right after it returns, before the watches have resumed; the next
@@ -353,7 +339,7 @@ def test_after_the_apiserver_restarts_the_extenders_cache_recovers_and_stays_cor
 
 
 def test_fgd_in_filter_mode_binds_every_pod_to_a_node_fgd_scores_best(
-    instance: Instance,
+    instance: PlaneInstance,
 ) -> None:
     """FGD's choices depend on the reference workload, which the extender learns from the
     pods it observes: with all ``FGD_PODS`` pods observed (and relearned) before
