@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export BINFORGE_TRACE_DIR ?= $(abspath ../shared/traces)
 
-.PHONY: demo test lint typecheck unit bench clean e2e-deps
+.PHONY: demo test lint typecheck unit bench results clean e2e-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ e2e-deps:
 ## bench: run the benchmarks and print a table
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## results: re-evaluate the shipped winners and baselines, rewrite docs/results.md's tables
+results: $(STAMP)
+	$(BIN)/python -m benchmarks.results
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

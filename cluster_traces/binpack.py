@@ -16,14 +16,19 @@ from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import BinPackingInstance
 
 __all__ = [
+    "UNIFORM_CAPACITY",
     "WEIBULL_CAPACITY",
     "load_funsearch",
     "load_orlib",
+    "uniform_instances",
     "weibull_instances",
 ]
 
 WEIBULL_CAPACITY = 100
 """Bin capacity of the Weibull instances (FunSearch and later papers)."""
+
+UNIFORM_CAPACITY = 150
+"""Bin capacity of OR-Library's u class (binpack1..4), which the uniform instances mimic."""
 
 
 def load_orlib(path: Path) -> tuple[BinPackingInstance, ...]:
@@ -147,6 +152,30 @@ def weibull_instances(
         sizes = np.clip(np.round(rng.weibull(3.0, num_items) * 45), 1, WEIBULL_CAPACITY)
         out.append(BinPackingInstance(f"weibull_{num_items}_{index}", WEIBULL_CAPACITY, sizes))
     return tuple(out)
+
+
+def uniform_instances(
+    num_items: int, count: int = 5, seed: int = 0
+) -> tuple[BinPackingInstance, ...]:
+    """Generate instances like OR-Library's u class: integer sizes uniform in 20..100,
+    capacity 150 (for training without touching the held-out binpack1..4).
+
+    Deterministic for a given (num_items, count, seed). Raises ValueError for a
+    non-positive ``num_items`` or ``count``.
+    """
+    if num_items <= 0 or count <= 0:
+        raise ValueError(
+            f"uniform_instances: expected positive num_items and count, got {num_items}, {count}"
+        )
+    rng = np.random.default_rng(seed)
+    return tuple(
+        BinPackingInstance(
+            f"uniform_{num_items}_{index}",
+            float(UNIFORM_CAPACITY),
+            rng.integers(20, 101, num_items).astype(float),
+        )
+        for index in range(count)
+    )
 
 
 def _parse_int(path: Path, line: int, field: str, text: str) -> int:

@@ -215,12 +215,9 @@ def _scenario(ref: Mapping[str, Any], data_dir: str | None) -> Any:
 
         trace_dir = Path(data_dir) if data_dir else None
         try:
-            if ref["name"].startswith("uniform:"):
-                scenario = _uniform(ref["name"], seed)
-            else:
-                scenario = load_scenario(
-                    ref["name"], trace_dir, protocol=ref.get("protocol"), seed=seed
-                )
+            scenario = load_scenario(
+                ref["name"], trace_dir, protocol=ref.get("protocol"), seed=seed
+            )
         except Exception as exc:
             hint = " (not preloaded: list it in SandboxLimits.preload)" if _enforced else ""
             raise RuntimeError(f"load scenario {ref['name']!r}{hint}: {exc}") from None
@@ -235,23 +232,6 @@ def _scenario(ref: Mapping[str, Any], data_dir: str | None) -> Any:
             )
         _scenarios[key] = scenario
     return _scenarios[key]
-
-
-def _uniform(name: str, seed: int) -> Any:
-    """``uniform:N``: 5 generated instances of N items like OR-Library's u class
-    (integer sizes uniform in 20..100, capacity 150), for training without touching
-    the held-out binpack1..4."""
-    from cluster_traces.model import BinPackingInstance, Replay, Scenario
-
-    count = int(name.partition(":")[2])
-    rng = np.random.default_rng(seed)
-    instances = tuple(
-        BinPackingInstance(
-            f"uniform_{count}_{i}", 150.0, rng.integers(20, 101, count).astype(float)
-        )
-        for i in range(5)
-    )
-    return Scenario(name, None, None, Replay("elastic", seed=seed), instances)
 
 
 def _probe(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:

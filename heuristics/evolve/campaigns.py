@@ -1,0 +1,273 @@
+"""The discovery campaigns as ``make results`` re-evaluates them (``docs/results.md``).
+
+Evaluation only, never evolution: every campaign's shipped winner and its baselines are
+simulated on the campaign's training and validation scenarios (read from
+``docs/campaigns/<campaign>.yaml``, the config that produced the winner) and on its test
+scenarios (declared here: the search never saw them). Each table lands between the
+markers ``<!-- results:<campaign>:begin -->`` and ``<!-- results:<campaign>:end -->``.
+
+Spread: bin packing is deterministic (items arrive in file order), so the spread shown is
+the standard deviation of the excess over a scenario's instances; cluster scenarios show
+the standard deviation over simulator seeds.
+
+The command is ``make results`` (``python -m benchmarks.results``; needs
+``BINFORGE_TRACE_DIR``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cluster_traces.model import Scenario
+from cluster_traces.scenarios import load_scenario
+from heuristics.evolve.config import ScenarioRef, load_config
+from heuristics.registry import resolve
+from simulator import simulate
+
+__all__ = [
+    "CAMPAIGNS",
+    "CAMPAIGNS_DIR",
+    "ROOT",
+    "Campaign",
+    "Cell",
+    "campaign_config",
+    "evaluate",
+    "render",
+    "replace_block",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (the campaigns' configs and docs live under it)."""
+CAMPAIGNS_DIR = ROOT / "docs" / "campaigns"
+"""Where each campaign's evolution config (``NAME.yaml``) and Gemini twin live."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A discovery campaign as ``make results`` re-evaluates it.
+
+    Attributes:
+        name: the config's stem in ``docs/campaigns`` and the marker name in the doc.
+        winner: the shipped winner (``heuristics/winners/<winner>.py``).
+        baselines: heuristics compared with it (registered names, winners or ``.py``
+            paths, as :func:`heuristics.registry.resolve` takes them).
+        test: scenarios never seen by the search (neither training nor validation).
+        objective: simulator metric shown.
+        lower_is_better: the objective's direction.
+        unit: what the numbers are, for the table caption.
+    """
+
+    name: str
+    winner: str
+    baselines: tuple[str, ...]
+    test: tuple[ScenarioRef, ...]
+    objective: str
+    lower_is_better: bool
+    unit: str
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return (self.winner, *self.baselines)
+
+
+CAMPAIGNS: tuple[Campaign, ...] = (
+    Campaign(
+        name="binpack",
+        winner="binpack-step",  # search seed 2: the better validation score
+        # binpack-gap: search seed 1's winner; its ablation: only its 8 % switch
+        baselines=(
+            "binpack-gap",
+            str(CAMPAIGNS_DIR / "binpack-gap-ablated.py"),
+            "best-fit",
+            "first-fit",
+        ),
+        test=(
+            ScenarioRef("orlib:binpack1"),
+            ScenarioRef("orlib:binpack2"),
+            ScenarioRef("orlib:binpack3"),
+            ScenarioRef("orlib:binpack4"),
+            ScenarioRef("funsearch:weibull5k"),
+        ),
+        objective="excess_percent",
+        lower_is_better=True,
+        unit="excess bins over the L1 bound, % (lower is better)",
+    ),
+    Campaign(
+        name="fgd",
+        winner="fgd-share",
+        baselines=("best-fit", "first-fit", "gpu-packing", "tetris", "fgd"),
+        test=(
+            *(
+                ScenarioRef(f"alibaba-gpu-v2023:{variant}", seeds=(0, 1, 2))
+                for variant in ("gpushare60", "gpushare100", "cpu100", "cpu250")
+            ),
+            # another cluster: the default pods on Alibaba PAI 2020's 1,897 nodes
+            ScenarioRef("alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020", seeds=(0, 1, 2)),
+        ),
+        objective="gpu_alloc_at_130",
+        lower_is_better=False,
+        unit="GPU allocation at 130 % arrived workload, % (higher is better)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One policy on one scenario: the objective and its spread.
+
+    Attributes:
+        value: the objective (for bin packing: over all instances together).
+        spread: standard deviation over instances (bin packing) or seeds (clusters).
+        count: how many instances or seeds the spread is over.
+    """
+
+    value: float
+    spread: float
+    count: int
+
+
+def campaign_config(campaign: Campaign, directory: Path = CAMPAIGNS_DIR) -> Path:
+    """The path of a campaign's evolution config; raises FileNotFoundError naming it."""
+    path = directory / f"{campaign.name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"campaign {campaign.name}: config {path} not found")
+    return path
+
+
+def _load(ref: ScenarioRef, cache: dict[tuple[str, int], Scenario]) -> Scenario:
+    key = (ref.name, ref.scenario_seed)
+    if key not in cache:
+        cache[key] = load_scenario(ref.name, protocol=ref.protocol, seed=ref.scenario_seed)
+    return cache[key]
+
+
+def evaluate(scenario: Scenario, policy: str, seeds: Sequence[int], objective: str) -> Cell:
+    """Simulate ``policy`` on ``scenario``; bin packing instance by instance.
+
+    Bin packing: the value is the excess of all instances' bins over all their L1
+    bounds (FunSearch's figure), the spread the standard deviation of the per-instance
+    excesses. Clusters: mean and standard deviation of ``objective`` over ``seeds``.
+    """
+    heuristic = resolve(policy).heuristic
+    if scenario.instances:
+        bins, bounds = [], []
+        for instance in scenario.instances:
+            single = Scenario(scenario.name, None, None, scenario.replay, (instance,))
+            with np.errstate(all="ignore"):
+                metrics = simulate(single, heuristic, seed=0).metrics
+            bins.append(metrics["bins_used_mean"])
+            bounds.append(metrics["l1_bound_mean"])
+        per_instance = 100.0 * (np.array(bins) - np.array(bounds)) / np.array(bounds)
+        value = 100.0 * (sum(bins) - sum(bounds)) / sum(bounds)
+        return Cell(value, float(np.std(per_instance)), len(bins))
+    with np.errstate(all="ignore"):  # evolved code divides by zero on purpose (nan_to_num)
+        values = [simulate(scenario, heuristic, seed=s).metrics[objective] for s in seeds]
+    return Cell(float(np.mean(values)), float(np.std(values)), len(values))
+
+
+def _label(ref: ScenarioRef) -> str:
+    return ref.label.replace("alibaba-gpu-v2023:", "").replace("@alibaba-pai-gpu-v2020", "@pai")
+
+
+def _table(
+    campaign: Campaign, refs: Sequence[ScenarioRef], cells: dict[tuple[str, str], Cell]
+) -> list[str]:
+    head = "| heuristic | " + " | ".join(_label(r) for r in refs) + " | mean |"
+    lines = [head, "|---" * (len(refs) + 2) + "|"]
+    pick = min if campaign.lower_is_better else max
+    best = {r.label: pick(cells[(p, r.label)].value for p in campaign.policies) for r in refs}
+    for policy in campaign.policies:
+        row = []
+        for ref in refs:
+            cell = cells[(policy, ref.label)]
+            text = f"{cell.value:.2f}"
+            if cell.count > 1:
+                text += f" ± {cell.spread:.2f}"
+            row.append(f"**{text}**" if cell.value == best[ref.label] else text)
+        mean = np.mean([cells[(policy, r.label)].value for r in refs])
+        shown = Path(policy).stem if policy.endswith(".py") else policy
+        name = f"**{shown}** (winner)" if policy == campaign.winner else shown
+        lines.append(f"| {name} | " + " | ".join(row) + f" | {mean:.2f} |")
+    return lines
+
+
+def _verdict(
+    campaign: Campaign, refs: Sequence[ScenarioRef], cells: dict[tuple[str, str], Cell]
+) -> str:
+    wins = {}
+    for rival in campaign.baselines:
+        beaten = 0
+        for ref in refs:
+            ours, theirs = cells[(campaign.winner, ref.label)], cells[(rival, ref.label)]
+            better = (
+                ours.value < theirs.value if campaign.lower_is_better else ours.value > theirs.value
+            )
+            beaten += better
+        wins[rival] = beaten
+    parts = ", ".join(
+        f"{Path(rival).stem if rival.endswith('.py') else rival} on {n}/{len(refs)}"
+        for rival, n in wins.items()
+    )
+    return f"On the test scenarios the winner beats {parts}."
+
+
+def render(campaign: Campaign, progress: bool = True) -> str:
+    """Evaluate a campaign and return its markdown block (tables and the command)."""
+    config = load_config(campaign_config(campaign))
+    splits = {
+        "train": config.evaluator.train,
+        "validation (held out, generated like train)"
+        if campaign.name == "binpack"
+        else "validation (held out)": config.evaluator.validation,
+        "test (never seen by the search)": campaign.test,
+    }
+    started = time.perf_counter()
+    cache: dict[tuple[str, int], Scenario] = {}
+    cells: dict[tuple[str, str], Cell] = {}
+    for refs in splits.values():
+        for ref in refs:
+            scenario = _load(ref, cache)
+            for policy in campaign.policies:
+                if progress:
+                    print(f"  {campaign.name}: {policy} on {ref.label}", file=sys.stderr)
+                cells[(policy, ref.label)] = evaluate(
+                    scenario, policy, ref.seeds, campaign.objective
+                )
+    lines = [
+        f"Objective: {campaign.unit}. Cells: value ± standard deviation over "
+        + ("the scenario's instances." if campaign.objective == "excess_percent" else "seeds")
+        + ("" if campaign.objective == "excess_percent" else " (no ± : the one seed trained on).")
+    ]
+    for title, refs in splits.items():
+        lines += ["", f"**{title}**", "", *_table(campaign, refs, cells)]
+    lines += ["", _verdict(campaign, campaign.test, cells)]
+    lines += [
+        "",
+        f"_Generated by `make results` in {time.perf_counter() - started:.0f} s "
+        f"({time.strftime('%Y-%m-%d', time.gmtime())}, shared 2-core machine)._",
+    ]
+    return "\n".join(lines)
+
+
+def replace_block(document: str, name: str, block: str, source: str = "docs/results.md") -> str:
+    """Put ``block`` between the ``results:<name>`` markers of ``document``.
+
+    Raises ValueError naming the document and the missing marker.
+    """
+    pattern = re.compile(
+        rf"(<!-- results:{re.escape(name)}:begin -->)(?:\n.*?)?\n(<!-- results:{re.escape(name)}:end -->)",
+        re.DOTALL,
+    )
+    if not pattern.search(document):
+        raise ValueError(
+            f"{source}: expected the markers <!-- results:{name}:begin --> and "
+            f"<!-- results:{name}:end --> around the {name} tables"
+        )
+    return pattern.sub(lambda m: f"{m.group(1)}\n{block}\n{m.group(2)}", document, count=1)

@@ -1,0 +1,199 @@
+"""Shipped discovery-campaign winners: they load by name, pass the safety check, beat
+best-fit on scenarios the search never saw; every shipped campaign config validates; the
+generated training instances and the results script behave as documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cluster_traces.errors import ScenarioError
+from cluster_traces.scenarios import load_scenario
+from heuristics.evolve.campaigns import CAMPAIGNS, CAMPAIGNS_DIR, Campaign, evaluate, replace_block
+from heuristics.evolve.config import load_config
+from heuristics.registry import WINNERS_DIR, resolve
+from heuristics.safety import check_source
+from simulator import simulate
+
+CONFIGS = sorted(CAMPAIGNS_DIR.glob("*.yaml"))
+BY_NAME = {campaign.name: campaign for campaign in CAMPAIGNS}
+
+
+def test_every_campaign_ships_a_gp_config_and_a_gemini_twin() -> None:
+    names = {path.stem for path in CONFIGS}
+    for campaign in CAMPAIGNS:
+        assert campaign.name in names
+        assert f"{campaign.name}-gemini" in names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_shipped_config_validates(path: Path) -> None:
+    config = load_config(path)
+    assert config.evaluator.train, f"{path}: no training scenarios"
+    assert config.proposer == ("gemini" if path.stem.endswith("-gemini") else "gp")
+
+
+@pytest.mark.parametrize("campaign", CAMPAIGNS, ids=[c.name for c in CAMPAIGNS])
+def test_the_gemini_twin_searches_the_same_scenarios(campaign: Campaign) -> None:
+    gp = load_config(CAMPAIGNS_DIR / f"{campaign.name}.yaml")
+    gemini = load_config(CAMPAIGNS_DIR / f"{campaign.name}-gemini.yaml")
+    assert gemini.evaluator == gp.evaluator
+    assert gemini.seed_heuristics == gp.seed_heuristics
+    assert gemini.budget.cost_usd is not None and gemini.budget.cost_usd > 0
+
+
+@pytest.mark.parametrize("campaign", CAMPAIGNS, ids=[c.name for c in CAMPAIGNS])
+def test_no_test_scenario_was_seen_by_the_search(campaign: Campaign) -> None:
+    config = load_config(CAMPAIGNS_DIR / f"{campaign.name}.yaml")
+    seen = {ref.name for ref in (config.evaluator.screen, *config.evaluator.train)}
+    seen |= {ref.name for ref in config.evaluator.validation}
+    assert not seen & {ref.name for ref in campaign.test}
+
+
+SHIPPED = sorted(path.stem for path in WINNERS_DIR.glob("*.py") if path.stem != "__init__")
+
+
+def test_every_campaign_winner_is_shipped() -> None:
+    for campaign in CAMPAIGNS:
+        assert campaign.winner in SHIPPED
+    assert "binpack-gap" in SHIPPED  # the first bin-packing search's winner, kept as a row
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_winner_loads_by_name_and_passes_the_safety_check(name: str) -> None:
+    path = WINNERS_DIR / f"{name}.py"
+    source = path.read_text(encoding="utf-8")
+    check_source(source, str(path))
+    assert source.startswith(f"# binforge winner {name!r}")  # provenance header
+    named = resolve(name)
+    assert named.name == name
+    assert callable(named.heuristic)
+
+
+def _beats_best_fit(
+    campaign: Campaign, scenario_name: str, seeds: tuple[int, ...], winner: str = ""
+) -> None:
+    scenario = load_scenario(scenario_name)
+    ours = evaluate(scenario, winner or campaign.winner, seeds, campaign.objective)
+    best_fit = evaluate(scenario, "best-fit", seeds, campaign.objective)
+    if campaign.lower_is_better:
+        assert ours.value < best_fit.value, (scenario_name, ours, best_fit)
+    else:
+        assert ours.value > best_fit.value, (scenario_name, ours, best_fit)
+
+
+@pytest.mark.parametrize(
+    ("winner", "name"), [("binpack-gap", "orlib:binpack1"), ("binpack-step", "orlib:binpack3")]
+)
+def test_the_bin_packing_winners_beat_best_fit_on_held_out_or_library(
+    trace_dir: Path, winner: str, name: str
+) -> None:
+    _beats_best_fit(BY_NAME["binpack"], name, (0,), winner)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("winner", "name"),
+    [
+        ("binpack-step", "orlib:binpack4"),
+        ("binpack-step", "funsearch:weibull5k"),
+        ("binpack-gap", "orlib:binpack2"),
+        ("binpack-gap", "orlib:binpack4"),
+        ("binpack-gap", "funsearch:weibull5k"),
+    ],
+)
+def test_the_bin_packing_winners_beat_best_fit_on_the_larger_test_sets(
+    trace_dir: Path, winner: str, name: str
+) -> None:
+    _beats_best_fit(BY_NAME["binpack"], name, (0,), winner)
+
+
+@pytest.mark.slow
+def test_the_cluster_winner_beats_best_fit_on_a_workload_it_never_saw(trace_dir: Path) -> None:
+    _beats_best_fit(BY_NAME["fgd"], "alibaba-gpu-v2023:gpushare100", (0,))
+
+
+def test_uniform_instances_are_like_or_library_u_class_and_seeded() -> None:
+    scenario = load_scenario("uniform:250", seed=3)
+    assert scenario.replay.protocol == "elastic"
+    assert len(scenario.instances) == 5
+    for instance in scenario.instances:
+        assert instance.capacity == 150.0
+        assert len(instance.items) == 250
+        assert instance.items.min() >= 20 and instance.items.max() <= 100
+        assert np.array_equal(instance.items, np.round(instance.items))
+    again = load_scenario("uniform:250", seed=3).instances[0].items
+    other = load_scenario("uniform:250", seed=4).instances[0].items
+    assert np.array_equal(scenario.instances[0].items, again)
+    assert not np.array_equal(scenario.instances[0].items, other)
+
+
+@pytest.mark.parametrize("name", ["uniform:0", "uniform:ten", "uniform:-5"])
+def test_a_bad_uniform_item_count_names_the_expected_form(name: str) -> None:
+    with pytest.raises(ScenarioError, match=r"expected uniform:N items"):
+        load_scenario(name)
+
+
+def test_the_results_script_rewrites_only_its_campaign_block() -> None:
+    document = (
+        "intro\n<!-- results:binpack:begin -->\nold\n<!-- results:binpack:end -->\n"
+        "<!-- results:fgd:begin -->\nkeep\n<!-- results:fgd:end -->\n"
+    )
+    updated = replace_block(document, "binpack", "| new |")
+    assert "| new |" in updated and "old" not in updated
+    assert "keep" in updated and updated.startswith("intro\n")
+
+
+def test_the_results_script_names_a_missing_marker() -> None:
+    with pytest.raises(ValueError, match=r"notes\.md: expected the markers <!-- results:fgd"):
+        replace_block("no markers here", "fgd", "x", "notes.md")
+
+
+def test_the_simplified_bin_packing_winner_places_items_exactly_as_the_gp_original(
+    trace_dir: Path,
+) -> None:
+    original = resolve(str(CAMPAIGNS_DIR / "binpack-gp-1704.py")).heuristic
+    simplified = resolve("binpack-gap").heuristic
+    for name in ("orlib:binpack2", "uniform:250"):
+        scenario = load_scenario(name, seed=22)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ours = simulate(scenario, simplified, seed=0).placements
+            theirs = simulate(scenario, original, seed=0).placements
+        assert np.array_equal(ours, theirs), name
+
+
+def test_the_results_script_fills_empty_markers_and_can_rewrite_them() -> None:
+    document = "<!-- results:fgd:begin -->\n<!-- results:fgd:end -->\n"
+    once = replace_block(document, "fgd", "| a |")
+    assert once == "<!-- results:fgd:begin -->\n| a |\n<!-- results:fgd:end -->\n"
+    assert replace_block(once, "fgd", "| b |") == once.replace("| a |", "| b |")
+
+
+def _same_placements(original: str, shipped: str, scenario_name: str, seed: int) -> None:
+    scenario = load_scenario(scenario_name)
+    with np.errstate(all="ignore"):  # the GP originals divide by zero on purpose
+        theirs = simulate(scenario, resolve(original).heuristic, seed=seed).placements
+        ours = simulate(scenario, resolve(shipped).heuristic, seed=seed).placements
+    assert len(ours) > 0
+    assert np.array_equal(ours, theirs), scenario_name
+
+
+def test_the_rewritten_cluster_winner_places_pods_exactly_as_the_gp_original() -> None:
+    _same_placements(str(CAMPAIGNS_DIR / "fgd-gp-608.py"), "fgd-share", "synthetic", 0)
+
+
+@pytest.mark.slow
+def test_the_rewritten_cluster_winner_matches_the_original_on_the_real_trace(
+    trace_dir: Path,
+) -> None:
+    _same_placements(
+        str(CAMPAIGNS_DIR / "fgd-gp-608.py"), "fgd-share", "alibaba-gpu-v2023:gpushare80", 2
+    )
+
+
+@pytest.mark.parametrize("campaign", CAMPAIGNS, ids=[c.name for c in CAMPAIGNS])
+def test_every_policy_a_results_table_names_resolves(campaign: Campaign) -> None:
+    for policy in campaign.policies:
+        assert callable(resolve(policy).heuristic), policy
