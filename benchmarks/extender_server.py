@@ -22,7 +22,7 @@ from benchmarks.extender_cluster import cluster_objects
 from k8s_plugin.cache import ClusterCache
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.extender import Extender
-from k8s_plugin.server import build_app, build_extender
+from k8s_plugin.server import build_app, build_extender, settle_heap
 from k8s_plugin.wire import encode
 
 
@@ -34,7 +34,9 @@ def _extender(nodes: int, mode: str) -> tuple[Extender, CollectorRegistry]:
     cache.replace("pods", pod_objects)
     cache.snapshot()
     registry = CollectorRegistry()
-    return build_extender(config, registry, cache), registry
+    extender = build_extender(config, registry, cache)
+    settle_heap()  # as binforge serve does once its cache has synced
+    return extender, registry
 
 
 async def _serve_aiohttp(extender: Extender, registry: CollectorRegistry, port: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -34,11 +35,12 @@ from k8s_plugin.metrics import ExtenderMetrics
 from k8s_plugin.slot import HeuristicSlot
 from k8s_plugin.wire import encode
 
-__all__ = ["JsonFormatter", "build_app", "build_extender", "serve"]
+__all__ = ["JsonFormatter", "build_app", "build_extender", "serve", "settle_heap"]
 
 log = logging.getLogger("binforge.extender.server")
 
 _FILE_POLL_S = 1.0
+_SETTLE_PERIOD_S = 300.0
 
 
 def _json(reply: Reply) -> web.Response:
@@ -108,6 +110,27 @@ def _reload(extender: Extender) -> None:
         extender.metrics.heuristic.info(extender.slot.current.identity)
 
 
+def settle_heap() -> None:
+    """Move every object alive now out of the garbage collector's reach (``gc.freeze``).
+
+    The watch cache holds a long-lived object graph of every node and pod; each full
+    collection walks it all, a pause of tens of milliseconds at 5,000 nodes that lands on
+    whichever request triggered it (measured: in-process prioritize max 53 ms without,
+    18 ms with, docs/performance.md). Objects created later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def _settle_when_synced(cache: ClusterCache) -> None:
+    while not cache.synced:
+        await asyncio.sleep(0.5)
+    settle_heap()
+    while True:  # the cache grows as pods come and go: settle again now and then
+        await asyncio.sleep(_SETTLE_PERIOD_S)
+        settle_heap()
+
+
 async def _poll_file(extender: Extender) -> None:
     while True:
         await asyncio.sleep(_FILE_POLL_S)
@@ -149,12 +172,15 @@ async def serve(config: ExtenderConfig, registry: CollectorRegistry | None = Non
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: _reload(extender))
-    poller = asyncio.create_task(_poll_file(extender))
+    tasks = [asyncio.create_task(_poll_file(extender))]
+    if cache is not None:
+        tasks.append(asyncio.create_task(_settle_when_synced(cache)))
     await stop.wait()
     log.info("shutting down: draining requests")
-    poller.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await poller
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await runner.cleanup()
     if watcher is not None:
         watcher.stop()
