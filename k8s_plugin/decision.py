@@ -55,11 +55,14 @@ def decide(
     heuristic: Heuristic,
     baseline: Heuristic,
     runner: HeuristicRunner,
+    *,
+    scoring: bool = True,
 ) -> Decision:
     """Score ``requests`` (fit, score) over the feasible subset of ``candidates``.
 
     Feasibility uses the fit requests; the heuristic sees the scoring requests (with
-    kube-scheduler's non-zero defaults for containers that state none).
+    kube-scheduler's non-zero defaults for containers that state none). With ``scoring``
+    False only the feasible candidates are decided (no heuristic or baseline call).
     """
     fit, score = requests
     requested = np.zeros(len(state), dtype=bool)
@@ -67,7 +70,7 @@ def decide(
     index = feasible(state, fit)
     index = index[requested[index]]
     nodes = NodeView(state, index)
-    if len(nodes) == 0:
+    if len(nodes) == 0 or not scoring:
         return Decision(index, None, None, None, None)
     baseline_scores, baseline_failure = runner.run(baseline, score, nodes, ctx, inline=True)
     baseline_chosen = None if baseline_scores is None else choose(baseline_scores, nodes)

@@ -152,10 +152,14 @@ class Extender:
             raise _BadRequest(f"Nodes: {exc}") from exc
         yield build_snapshot(capacities, self.config)
 
-    def _prepare(self, snapshot: Snapshot, args: ExtenderArgs, deciding: bool) -> _Prepared:
+    def _prepare(
+        self, snapshot: Snapshot, args: ExtenderArgs, deciding: bool, scoring: bool = True
+    ) -> _Prepared:
         """Decide for ``args``; ``deciding`` marks the verb whose answer is the decision
         (filter in filter and shadow modes, prioritize in score mode): only it is recorded,
-        and in filter mode assumed, replacing the pod's earlier assumption."""
+        and in filter mode assumed, replacing the pod's earlier assumption. With
+        ``scoring`` False only feasibility is decided (score mode's filter, whose answer
+        is every feasible node: the heuristic runs once, in prioritize)."""
         try:
             requests = pod_requests(args.pod, self.config)
         except ResourceError as exc:
@@ -163,13 +167,18 @@ class Extender:
         key = pod_key(args.pod)
         if self.cache is not None and not deciding:
             with self.cache.without(key):
-                return self._decide(snapshot, args, requests, deciding)
+                return self._decide(snapshot, args, requests, deciding, scoring)
         if self.cache is not None:
             self.cache.forget(key)
-        return self._decide(snapshot, args, requests, deciding)
+        return self._decide(snapshot, args, requests, deciding, scoring)
 
     def _decide(
-        self, snapshot: Snapshot, args: ExtenderArgs, requests: PodRequests, deciding: bool
+        self,
+        snapshot: Snapshot,
+        args: ExtenderArgs,
+        requests: PodRequests,
+        deciding: bool,
+        scoring: bool,
     ) -> _Prepared:
         key = pod_key(args.pod)
         known = list(map(snapshot.index_of.get, args.node_names))
@@ -188,6 +197,7 @@ class Extender:
             loaded.heuristic,
             loaded.baseline,
             self.runner,
+            scoring=scoring,
         )
         if deciding:
             self._record(snapshot, decision, requests.fit, args)
@@ -261,7 +271,9 @@ class Extender:
             self.metrics.decisions.labels(mode, "not_ready").inc()
             return Reply(200, filter_result(args, args.node_names, {}))
         with self._cluster(args) as snapshot:
-            prepared = self._prepare(snapshot, args, deciding=mode in ("filter", "shadow"))
+            prepared = self._prepare(
+                snapshot, args, deciding=mode in ("filter", "shadow"), scoring=mode != "score"
+            )
             if mode == "shadow":
                 return Reply(200, filter_result(args, args.node_names, {}))
             failed = self._failed(prepared)

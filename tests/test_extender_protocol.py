@@ -111,3 +111,25 @@ def test_top_level_keys_are_accepted_in_any_case() -> None:
     reply = ext.filter(dumps(request))
     assert reply.status == 200
     assert set(reply.document["NodeNames"]) <= {"a", "b"}
+
+
+def test_score_mode_runs_the_heuristic_in_prioritize_only() -> None:
+    # In score mode filter's answer is every feasible node: scoring there would be wasted.
+    ext = extender(_config("score", "names"))
+    calls: list[object] = []
+    run = ext.runner.run
+
+    def counting_run(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return run(*args, **kwargs)
+
+    ext.runner.run = counting_run  # type: ignore[method-assign]
+    request = dumps(_request("names"))
+    filtered = ext.filter(request)
+    assert filtered.status == 200
+    assert set(filtered.document["NodeNames"]) == {"a", "b", "c", "d"} - set(
+        filtered.document["FailedNodes"]
+    )
+    assert calls == []
+    assert ext.prioritize(request).status == 200
+    assert len(calls) == 2  # the baseline (for the counterfactual) and the heuristic
