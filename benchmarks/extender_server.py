@@ -22,8 +22,7 @@ from benchmarks.extender_cluster import cluster_objects
 from k8s_plugin.cache import ClusterCache
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.extender import Extender
-from k8s_plugin.server import build_app, build_extender, settle_heap
-from k8s_plugin.wire import encode
+from k8s_plugin.server import build_app, build_extender, settle_heap, single_blas_thread
 
 
 def _extender(nodes: int, mode: str) -> tuple[Extender, CollectorRegistry]:
@@ -65,7 +64,7 @@ def _serve_stdlib(extender: Extender, port: int) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
                 reply = verbs[self.path](body)
-            payload = encode(reply.document)
+            payload = reply.body
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -90,6 +89,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stack", default="aiohttp", choices=["aiohttp", "stdlib"])
     parser.add_argument("--port", type=int, required=True)
     options = parser.parse_args(argv)
+    single_blas_thread()  # as binforge serve does
     extender, registry = _extender(options.nodes, options.mode)
     if options.stack == "aiohttp":
         asyncio.run(_serve_aiohttp(extender, registry, options.port))

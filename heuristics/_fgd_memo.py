@@ -29,6 +29,23 @@ _MAX_PODS_REMEMBERED = 256
 """Distinct pod requests whose after-placement fragmentation is kept per state."""
 
 
+_ROW_HASH = np.random.default_rng(0x5EED).integers(1, 2**62, size=64, dtype=np.int64) | 1
+"""Odd multipliers for hashing a row of free capacities into one integer (wrapping)."""
+
+
+def _distinct_rows(rows: IntArray) -> tuple[IntArray, IntArray] | None:
+    """(distinct rows, inverse) of a 2-D integer array, or None when a hash collision
+    made the quick answer wrong. One integer per row is sorted instead of whole rows
+    (``np.unique(axis=0)`` cost more than the fragmentation it saved), and the answer is
+    checked row by row, so it is exact."""
+    keys = rows @ _ROW_HASH[: rows.shape[1]]  # int64 arithmetic wraps: a hash
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = rows[first]
+    if not np.array_equal(distinct[inverse], rows):
+        return None
+    return distinct, inverse
+
+
 def _fragment_distinct(
     cpu: IntArray, memory: IntArray, gpu: IntArray, ctx: Context
 ) -> tuple[FloatArray, FloatArray]:
@@ -36,13 +53,23 @@ def _fragment_distinct(
     has touched yet share a row, and early in a replay most nodes are such."""
     if len(cpu) <= SMALL_BATCH:
         return fragment(cpu, memory, gpu, ctx)
-    rows = np.column_stack([cpu, memory, gpu])
-    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
-    if len(distinct) * 2 > len(rows):
+    found = _distinct_rows(np.column_stack([cpu, memory, gpu]))
+    if found is None or len(found[0]) * 2 > len(cpu):
         return fragment(cpu, memory, gpu, ctx)
+    distinct, inverse = found
     fragmented, unhostable = fragment(distinct[:, 0], distinct[:, 1], distinct[:, 2:], ctx)
     inverse = inverse.reshape(-1)
     return fragmented[inverse], unhostable[inverse]
+
+
+_CHUNK = 1024
+"""Rows computed and stored at a time: a caller interrupted by its time budget (the
+extender's heuristic runner) keeps the chunks it finished, so a cold pass over a large
+cluster that overruns one call completes over the next few instead of never."""
+
+
+def _chunks(rows: IntArray) -> list[IntArray]:
+    return [rows[start : start + _CHUNK] for start in range(0, len(rows), _CHUNK)]
 
 
 class _Entry:
@@ -92,8 +119,7 @@ class FragmentMemo:
         """Rows (GPU fragmentation, unhostable mass) per node of the current state."""
         with self._lock:
             self._sync(state)
-            rows = self._stale(self._before)
-            if len(rows):
+            for rows in _chunks(self._stale(self._before)):
                 gpu, unhostable = _fragment_distinct(
                     self._cpu[rows], self._memory[rows], self._gpu[rows], self._ctx
                 )
@@ -117,20 +143,19 @@ class FragmentMemo:
                 self._after.move_to_end(key)
             for target, columns in ((entry, "after"), (self._before, "before")):
                 stale = index[target.computed_at[index] != self._version[index]]
-                if len(stale) == 0:
-                    continue
-                cpu, memory, gpu = self._cpu[stale], self._memory[stale], self._gpu[stale]
-                if columns == "after":
-                    cpu, memory, gpu = (
-                        cpu - pod.cpu_milli,
-                        memory - pod.memory_mib,
-                        gpu_after(pod, gpu),
-                    )
-                fragmented, unhostable = _fragment_distinct(cpu, memory, gpu, self._ctx)
-                target.values[0, stale] = fragmented
-                if columns == "before":
-                    target.values[1, stale] = unhostable
-                target.computed_at[stale] = self._version[stale]
+                for rows in _chunks(stale):
+                    cpu, memory, gpu = self._cpu[rows], self._memory[rows], self._gpu[rows]
+                    if columns == "after":
+                        cpu, memory, gpu = (
+                            cpu - pod.cpu_milli,
+                            memory - pod.memory_mib,
+                            gpu_after(pod, gpu),
+                        )
+                    fragmented, unhostable = _fragment_distinct(cpu, memory, gpu, self._ctx)
+                    target.values[0, rows] = fragmented
+                    if columns == "before":
+                        target.values[1, rows] = unhostable
+                    target.computed_at[rows] = self._version[rows]
             return np.stack([entry.values[0, index], self._before.values[0, index]])
 
 

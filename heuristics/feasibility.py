@@ -32,6 +32,7 @@ __all__ = [
     "feasible",
     "fits",
     "gpu_slots",
+    "overcommit",
     "release",
     "view",
 ]
@@ -211,6 +212,29 @@ def book(state: NodeState, node: int, pod: Pod) -> Allocation:
         gpu_milli=pod.gpu_milli if len(slots) else 0,
         extended=extended,
     )
+
+
+def overcommit(state: NodeState, node: int, pod: Pod) -> None:
+    """Book on ``node`` a pod that does not fit there but was placed anyway (by another
+    scheduler, as the API server reports): free capacity is taken down to zero, never
+    below, on every resource the pod overflows, so no further pod lands on the node. The
+    GPU share is taken from the GPUs with the most free share. It cannot be released
+    exactly: whoever calls this rebuilds the state when the pod goes.
+    """
+    state.cpu_free[node] = max(0, int(state.cpu_free[node]) - pod.cpu_milli)
+    state.memory_free[node] = max(0, int(state.memory_free[node]) - pod.memory_mib)
+    for name, count in pod.extended.items():
+        if name in state.extended_free:
+            free = state.extended_free[name]
+            free[node] = max(0, int(free[node]) - count)
+    if pod.num_gpu:
+        row = state.gpu_free_milli[node]
+        taken = np.argsort(row, kind="stable")[::-1][: pod.num_gpu]
+        row[taken] = np.maximum(0, row[taken] - min(pod.gpu_milli, GPU_MILLI_PER_GPU))
+        state.gpu_free[node] = int(row.sum())
+    state.pods[node] += 1
+    state.nonzero_cpu_milli[node] += pod.cpu_milli or DEFAULT_CPU_REQUEST_MILLI
+    state.nonzero_memory_mib[node] += pod.memory_mib or DEFAULT_MEMORY_REQUEST_MIB
 
 
 def release(state: NodeState, allocation: Allocation) -> None:

@@ -32,6 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from cluster_traces.model import Cluster, FloatArray, IntArray, Workload
+from heuristics._fgd_math import fragment, gpu_after
 from heuristics._fgd_memo import memo_for
 from heuristics.contract import Context, NodeState, NodeView, Pod
 
@@ -41,6 +42,7 @@ __all__ = [
     "make_context",
     "node_fragmentation",
     "reference_shapes",
+    "stranded_increase",
 ]
 
 DEFAULT_COVERAGE = 0.95
@@ -120,19 +122,51 @@ def node_fragmentation(
     each extended resource's name (its count).
     """
     index = np.arange(len(state)) if nodes is None else np.asarray(nodes, dtype=np.int64)
-    active = state.active[index].astype(np.float64)
-    cpu_free = state.cpu_free[index]
-    memory_free = state.memory_free[index]
     gpu, unhostable = memo_for(state, ctx).before(state)[:, index]
-    unhostable = unhostable * active
-    out = {
-        "gpu_milli": gpu * active,
-        "cpu_milli": cpu_free * unhostable,
-        "memory_mib": memory_free * unhostable,
-    }
-    for name, free in state.extended_free.items():
-        out[name] = free[index] * unhostable
+    free = {"cpu_milli": state.cpu_free[index], "memory_mib": state.memory_free[index]}
+    free.update((name, values[index]) for name, values in state.extended_free.items())
+    return _stranded(gpu, unhostable, state.active[index], free)
+
+
+def _stranded(
+    gpu: FloatArray, unhostable: FloatArray, active: np.ndarray, free: dict[str, IntArray]
+) -> dict[str, FloatArray]:
+    """Per resource: the GPU fragment, or the free capacity times the unhostable mass
+    (``free`` holds CPU, memory and every extended resource); inactive nodes strand nothing."""
+    on = active.astype(np.float64)
+    out = {"gpu_milli": gpu * on}
+    for name, values in free.items():
+        out[name] = values * (unhostable * on)
     return out
+
+
+def stranded_increase(pod: Pod, nodes: NodeView, ctx: Context) -> dict[str, FloatArray]:
+    """Stranded capacity after placing ``pod`` on each of ``nodes`` minus before, per
+    resource (the keys and units of :func:`node_fragmentation`).
+
+    ``nodes`` must be feasible for ``pod``. Computed for just these nodes, before and
+    after, without changing the state (the extender's counterfactual per decision).
+    """
+    state = nodes._state  # read only, as in fragmentation_increase
+    index = nodes.index
+    cpu, memory = state.cpu_free[index], state.memory_free[index]
+    gpu = state.gpu_free_milli[index]
+    fragmented, unhostable = fragment(
+        np.concatenate([cpu, cpu - pod.cpu_milli]),
+        np.concatenate([memory, memory - pod.memory_mib]),
+        np.concatenate([gpu, gpu_after(pod, gpu)]),
+        ctx,
+    )
+    count = len(index)
+    active = state.active[index]
+    before_free = {"cpu_milli": cpu, "memory_mib": memory}
+    after_free = {"cpu_milli": cpu - pod.cpu_milli, "memory_mib": memory - pod.memory_mib}
+    for name, values in state.extended_free.items():
+        before_free[name] = values[index]
+        after_free[name] = values[index] - int(pod.extended.get(name, 0))
+    before = _stranded(fragmented[:count], unhostable[:count], active, before_free)
+    after = _stranded(fragmented[count:], unhostable[count:], active, after_free)
+    return {name: after[name] - before[name] for name in before}
 
 
 def fragmentation_increase(pod: Pod, nodes: NodeView, ctx: Context) -> FloatArray:

@@ -26,14 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Workload
+from cluster_traces.model import Cluster, Workload
 from heuristics.contract import Context, NodeState, Pod
 from heuristics.feasibility import (
-    DEFAULT_CPU_REQUEST_MILLI,
-    DEFAULT_MEMORY_REQUEST_MIB,
     Allocation,
     PlacementError,
     allocate,
+    overcommit,
     release,
 )
 from heuristics.fragmentation import make_context
@@ -375,18 +374,5 @@ def _book(state: NodeState, index: int, fit: Pod) -> Allocation | None:
     try:
         return allocate(state, index, fit)
     except PlacementError:
-        pass
-    state.cpu_free[index] = max(0, int(state.cpu_free[index]) - fit.cpu_milli)
-    state.memory_free[index] = max(0, int(state.memory_free[index]) - fit.memory_mib)
-    for name, count in fit.extended.items():
-        if name in state.extended_free:
-            state.extended_free[name][index] = max(0, int(state.extended_free[name][index]) - count)
-    if fit.num_gpu:
-        row = state.gpu_free_milli[index]
-        taken = np.argsort(row, kind="stable")[::-1][: fit.num_gpu]
-        row[taken] = np.maximum(0, row[taken] - min(fit.gpu_milli, GPU_MILLI_PER_GPU))
-        state.gpu_free[index] = int(row.sum())
-    state.pods[index] += 1
-    state.nonzero_cpu_milli[index] += fit.cpu_milli or DEFAULT_CPU_REQUEST_MILLI
-    state.nonzero_memory_mib[index] += fit.memory_mib or DEFAULT_MEMORY_REQUEST_MIB
-    return None
+        overcommit(state, index, fit)
+        return None

@@ -11,16 +11,14 @@ The heuristic runs under its time budget through :class:`~k8s_plugin.runner.Heur
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from cluster_traces.model import FloatArray, IntArray
 from heuristics.contract import Context, Heuristic, NodeState, NodeView, Pod, choose
-from heuristics.feasibility import allocate, feasible
-from heuristics.fragmentation import node_fragmentation
+from heuristics.feasibility import feasible
+from heuristics.fragmentation import stranded_increase
 from k8s_plugin.metrics import to_metric_units
 from k8s_plugin.runner import HeuristicRunner
 
@@ -83,28 +81,6 @@ def decide(
     return Decision(index, scores, chosen, baseline_chosen, failure)
 
 
-def _one_node(state: NodeState, index: int) -> NodeState:
-    """A copy of ``state`` restricted to node ``index`` (every per-node array sliced)."""
-    n = len(state)
-    single = copy.copy(state)
-    for name, value in vars(state).items():
-        if isinstance(value, np.ndarray) and value.shape[:1] == (n,):
-            setattr(single, name, value[index : index + 1].copy())
-        elif isinstance(value, Mapping) and all(
-            isinstance(v, np.ndarray) and v.shape[:1] == (n,) for v in value.values()
-        ):
-            setattr(single, name, {k: v[index : index + 1].copy() for k, v in value.items()})
-    return single
-
-
-def _stranded_increase(state: NodeState, ctx: Context, index: int, pod: Pod) -> dict[str, float]:
-    single = _one_node(state, index)
-    before = node_fragmentation(single, ctx)
-    allocate(single, 0, pod)
-    after = node_fragmentation(single, ctx)
-    return {k: float(after[k][0] - before[k][0]) for k in before}
-
-
 def counterfactual(
     state: NodeState, ctx: Context, pod: Pod, chosen: int, baseline_chosen: int
 ) -> dict[str, float]:
@@ -112,9 +88,8 @@ def counterfactual(
     resource in metric units (positive: the heuristic strands less)."""
     if chosen == baseline_chosen:
         return {}
-    heuristic = _stranded_increase(state, ctx, chosen, pod)
-    baseline = _stranded_increase(state, ctx, baseline_chosen, pod)
-    return to_metric_units({k: baseline[k] - heuristic[k] for k in heuristic})
+    increase = stranded_increase(pod, NodeView(state, np.array([chosen, baseline_chosen])), ctx)
+    return to_metric_units({k: float(v[1] - v[0]) for k, v in increase.items()})
 
 
 def to_priorities(scores: FloatArray, low: int = 1, high: int = 10) -> IntArray:

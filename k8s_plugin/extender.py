@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from heuristics.contract import Pod
 from heuristics.feasibility import fits
@@ -40,8 +41,10 @@ from k8s_plugin.runner import HeuristicRunner
 from k8s_plugin.slot import HeuristicSlot
 from k8s_plugin.wire import (
     ExtenderArgs,
+    PriorityEncoder,
     WireError,
     decode_args,
+    encode,
     filter_result,
     host_priority_list,
 )
@@ -54,12 +57,31 @@ _DETAILED_REASONS = 16
 """Infeasible nodes that get a detailed reason; the rest get a short one (cost bound)."""
 
 
-@dataclass(frozen=True)
 class Reply:
-    """An HTTP status and the JSON document to send."""
+    """An HTTP status and the JSON reply: a document, or bytes already encoded (large
+    priority lists are encoded directly, :class:`~k8s_plugin.wire.PriorityEncoder`).
+    Each form is derived from the other on demand."""
 
-    status: int
-    document: Any
+    __slots__ = ("_body", "_document", "status")
+
+    def __init__(self, status: int, document: Any = None, *, body: bytes | None = None) -> None:
+        self.status = status
+        self._document = document
+        self._body = body
+
+    @property
+    def document(self) -> Any:
+        """The reply as a JSON document."""
+        if self._document is None and self._body is not None:
+            self._document = orjson.loads(self._body)
+        return self._document
+
+    @property
+    def body(self) -> bytes:
+        """The reply as JSON bytes."""
+        if self._body is None:
+            self._body = encode(self._document)
+        return self._body
 
 
 class _BadRequest(Exception):
@@ -93,6 +115,7 @@ class Extender:
         self.metrics = metrics
         self.cache = cache
         self.runner = runner or HeuristicRunner(config.heuristic_timeout_ms / 1000)
+        self._priorities = PriorityEncoder()
 
     @property
     def ready(self) -> bool:
@@ -181,12 +204,12 @@ class Extender:
         scoring: bool,
     ) -> _Prepared:
         key = pod_key(args.pod)
-        known = list(map(snapshot.index_of.get, args.node_names))
+        names = args.node_names
+        lookup = map(snapshot.index_of.get, names, itertools.repeat(-1))
+        positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
         unknown: tuple[str, ...] = ()
-        if None in known:
-            unknown = tuple(n for n, i in zip(args.node_names, known, strict=True) if i is None)
-            known = [-1 if i is None else i for i in known]
-        positions = np.array(known, dtype=np.int64)
+        if (positions < 0).any():
+            unknown = tuple(itertools.compress(names, (positions < 0).tolist()))
         candidates = np.sort(positions[positions >= 0])
         loaded = self.slot.current
         decision = decide(
@@ -302,4 +325,8 @@ class Extender:
         # Scores by cluster index, then read at each request position (-1, unknown, is 0).
         by_index = np.zeros(len(snapshot.state) + 1, dtype=np.int64)
         by_index[decision.candidates] = to_priorities(decision.scores)
-        return Reply(200, host_priority_list(args, by_index[prepared.positions].tolist()))
+        scores = by_index[prepared.positions]
+        if prepared.unknown:
+            return Reply(200, host_priority_list(args, scores.tolist()))
+        names = snapshot.state.names
+        return Reply(200, body=self._priorities.encode(names, prepared.positions, scores))

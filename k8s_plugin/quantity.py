@@ -10,6 +10,7 @@ capacity rounds down, so we never promise what a node does not have).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -86,6 +87,12 @@ def parse_quantity(text: object) -> Fraction:
     return value
 
 
+_cached = functools.lru_cache(maxsize=4096, typed=True)
+"""The conversions below are pure, and the same few quantity strings ("500m", "4Gi")
+recur in every pod: cached, a pod's requests cost dict lookups instead of Fraction
+arithmetic (typed, so ``True`` never reads the entry of ``1``; errors are not cached)."""
+
+
 def _rounded(value: Fraction, rounding: Rounding, raw: object) -> int:
     result = math.ceil(value) if rounding == "up" else math.floor(value)
     if result > MAX_QUANTITY:
@@ -93,6 +100,7 @@ def _rounded(value: Fraction, rounding: Rounding, raw: object) -> int:
     return result
 
 
+@_cached
 def parse_cpu_milli(text: object, rounding: Rounding = "up") -> Millicores:
     """CPU in millicores: "500m" -> 500, "2" -> 2000, "0.1" -> 100.
 
@@ -102,6 +110,7 @@ def parse_cpu_milli(text: object, rounding: Rounding = "up") -> Millicores:
     return _rounded(parse_quantity(text) * 1000, rounding, text)
 
 
+@_cached
 def parse_memory_mib(text: object, rounding: Rounding = "up") -> MiB:
     """Memory in MiB: "1Gi" -> 1024, "512Mi" -> 512, "1G" -> 954 (953.67 rounded up).
 
@@ -111,6 +120,7 @@ def parse_memory_mib(text: object, rounding: Rounding = "up") -> MiB:
     return _rounded(parse_quantity(text) / 2**20, rounding, text)
 
 
+@_cached
 def parse_count(text: object, rounding: Rounding = "up") -> int:
     """A countable resource (GPUs, extended resources): "1" -> 1, "2k" -> 2000.
 

@@ -11,11 +11,20 @@ import json
 import os
 from typing import Any
 
+import numpy as np
 import pytest
 from extender_cluster import GOLDEN, HEURISTIC, args, dumps, extender, pending_pod
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from k8s_plugin.config import ExtenderConfig
-from k8s_plugin.wire import MAX_EXTENDER_PRIORITY
+from k8s_plugin.wire import (
+    MAX_EXTENDER_PRIORITY,
+    PriorityEncoder,
+    decode_args,
+    encode,
+    host_priority_list,
+)
 
 # Field names of the upstream Go structs (no json tags, so these are the JSON keys).
 EXTENDER_ARGS_FIELDS = {"Pod", "Nodes", "NodeNames"}
@@ -133,3 +142,45 @@ def test_score_mode_runs_the_heuristic_in_prioritize_only() -> None:
     assert calls == []
     assert ext.prioritize(request).status == 200
     assert len(calls) == 2  # the baseline (for the counterfactual) and the heuristic
+
+
+_NODE_NAME = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(_NODE_NAME, min_size=1, max_size=30, unique=True),
+    data=st.data(),
+)
+def test_priority_lists_encoded_from_the_table_read_like_the_generic_encoding(
+    names: list[str], data: st.DataObject
+) -> None:
+    order = data.draw(st.permutations(range(len(names))))
+    scores = data.draw(st.lists(st.integers(0, 10), min_size=len(names), max_size=len(names)))
+    request = decode_args(dumps({"Pod": {}, "NodeNames": [names[i] for i in order]}), 100)
+    encoder = PriorityEncoder()
+    body = encoder.encode(np.array(names), np.array(order), np.array(scores))
+    assert json.loads(body) == host_priority_list(request, scores)
+    assert body == encode(host_priority_list(request, scores))
+
+
+def test_the_priority_table_follows_a_new_node_list_and_rejects_what_it_cannot_encode() -> None:
+    encoder = PriorityEncoder()
+    first = np.array(["a", "b"])
+    assert json.loads(encoder.encode(first, np.array([1, 0]), np.array([3, 10]))) == [
+        {"Host": "b", "Score": 3},
+        {"Host": "a", "Score": 10},
+    ]
+    second = np.array(["a", "c", "d"])  # b removed, c and d added: a new list object
+    assert json.loads(encoder.encode(second, np.array([2]), np.array([0]))) == [
+        {"Host": "d", "Score": 0}
+    ]
+    assert encoder.encode(second, np.array([], dtype=np.int64), np.array([])) == b"[]"
+    with pytest.raises(ValueError, match="scores"):
+        encoder.encode(second, np.array([0]), np.array([11]))
+    with pytest.raises(ValueError, match="positions"):
+        encoder.encode(second, np.array([3]), np.array([1]))
+    with pytest.raises(ValueError, match="scores"):
+        encoder.encode(second, np.array([0, 1]), np.array([1]))

@@ -70,3 +70,10 @@ def test_absurd_sizes_are_rejected() -> None:
         parse_memory_mib("1e26")
     with pytest.raises(QuantityError, match="absurdly large"):
         parse_count("1e30")
+
+
+def test_cached_conversions_tell_a_boolean_from_the_number_it_equals() -> None:
+    assert parse_count(1) == 1  # now cached
+    with pytest.raises(QuantityError):
+        parse_count(True)
+    assert parse_cpu_milli("250m") == parse_cpu_milli("250m") == 250

@@ -104,3 +104,34 @@ def test_an_exception_is_named_not_raised() -> None:
         raise ZeroDivisionError
 
     assert HeuristicRunner(timeout_s=1.0).run(broken, POD, nodes, ctx) == (None, "exception")
+
+
+def test_a_cold_fgd_pass_that_overruns_its_budget_completes_over_the_next_calls() -> None:
+    # 40,000 distinct nodes: FGD's first pass for a new pod shape takes far longer than
+    # the budget. The memo keeps each finished chunk, so retries finish the pass.
+    from heuristics.registry import resolve
+
+    rng = np.random.default_rng(3)
+    n = 40_000
+    cluster = Cluster(
+        names=np.array([f"n{i}" for i in range(n)]),
+        cpu_milli=rng.integers(4_000, 96_000, n),
+        memory_mib=rng.integers(8_000, 400_000, n),
+        gpu_count=np.full(n, 8),
+        gpu_model=np.full(n, "G"),
+    )
+    state = NodeState(cluster)
+    ctx = Context(
+        shape_cpu_milli=np.array([4_000, 8_000, 16_000]),
+        shape_memory_mib=np.array([8_000, 30_000, 64_000]),
+        shape_num_gpu=np.array([1, 0, 2]),
+        shape_gpu_milli=np.array([500, 0, 1_000]),
+        shape_probability=np.array([0.5, 0.3, 0.2]),
+    )
+    nodes = NodeView(state, np.arange(n))
+    runner = HeuristicRunner(timeout_s=0.01)
+    fgd = resolve("fgd").heuristic
+    outcomes = [runner.run(fgd, Pod(2_000, 4_000, 1, 250), nodes, ctx)[1] for _ in range(60)]
+    runner.close()
+    assert outcomes[0] == "timeout"
+    assert None in outcomes, outcomes

@@ -21,6 +21,7 @@ from heuristics.feasibility import (
     feasible,
     fits,
     gpu_slots,
+    overcommit,
     release,
     view,
 )
@@ -281,3 +282,17 @@ def test_booking_and_releasing_keep_the_per_node_gpu_total_in_step() -> None:
                 held.append(book(state, int(nodes[int(rng.integers(len(nodes)))]), pod))
         assert state.gpu_free.tolist() == state.gpu_free_milli.sum(axis=1).tolist()
     assert held, "the walk must have placed pods"
+
+
+def test_an_overcommitting_pod_fills_the_node_without_driving_anything_negative() -> None:
+    state = make_state(cpu=[4000], memory=[2048], gpus=[2], extended={"rdma": [1]})
+    state.gpu_free_milli[0] = [300, 800]
+    state.sync_gpu_free()
+    pod = Pod(cpu_milli=6000, memory_mib=1024, num_gpu=1, gpu_milli=1000, extended={"rdma": 2})
+    assert fits(state, 0, pod) is not None
+    overcommit(state, 0, pod)
+    assert state.cpu_free[0] == 0 and state.memory_free[0] == 1024
+    assert state.extended_free["rdma"][0] == 0
+    assert state.gpu_free_milli[0].tolist() == [300, 0]  # the freest GPU took it
+    assert state.gpu_free[0] == 300 and state.pods[0] == 1
+    assert feasible(state, Pod(cpu_milli=1, memory_mib=1)).tolist() == []

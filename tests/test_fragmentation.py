@@ -14,6 +14,7 @@ from heuristics.fragmentation import (
     make_context,
     node_fragmentation,
     reference_shapes,
+    stranded_increase,
 )
 
 
@@ -289,3 +290,99 @@ def test_many_identical_nodes_get_the_same_values_as_the_definition() -> None:
         assert increase[k] == pytest.approx(
             _reference_gpu_fragmentation(fresh, ctx, node) - before[k]
         )
+
+
+def test_stranded_increase_is_after_minus_before_of_the_real_placement_for_every_resource() -> None:
+    rng = np.random.default_rng(11)
+    cluster = make_cluster(cpu=[16000, 8000, 32000] * 4, gpus=[1, 2, 4, 8] * 3)
+    state = NodeState(cluster)
+    state.gpu_free_milli[:] = np.where(
+        state.gpu_slot_exists, rng.choice([0, 250, 500, 1000], state.gpu_free_milli.shape), 0
+    )
+    state.sync_gpu_free()
+    state.cpu_free -= rng.integers(0, 6000, len(state))
+    state.active[5] = False
+    ctx = shapes((1000, 1, 1, 500, 0.5), (6000, 1, 1, 1000, 0.3), (9000, 1, 0, 0, 0.2))
+    pods = (Pod(2000, 1), Pod(1000, 1, 1, 250), Pod(3000, 1, 2, 1000), Pod(1000, 1, 1, 500))
+    for pod in (*pods, Pod(1000, 1, extended={"rdma": 1})):
+        nodes = view(state, pod)
+        increase = stranded_increase(pod, nodes, ctx)
+        before = node_fragmentation(state, ctx)
+        assert set(increase) == set(before) == {"gpu_milli", "cpu_milli", "memory_mib", "rdma"}
+        for k, node in enumerate(nodes.index.tolist()):
+            trial = NodeState(cluster)
+            for name in ("cpu_free", "memory_free", "gpu_free_milli", "active"):
+                getattr(trial, name)[:] = getattr(state, name)
+            trial.sync_gpu_free()
+            allocate(trial, node, pod)
+            after = node_fragmentation(trial, ctx)
+            for resource, values in increase.items():
+                expected = after[resource][node] - before[resource][node]
+                assert values[k] == pytest.approx(expected), (pod, node, resource)
+
+
+def test_rows_deduplicated_by_hash_keep_each_nodes_own_value_even_on_collisions() -> None:
+    from heuristics import _fgd_memo
+
+    rows = np.array([[1, 2, 3], [4, 5, 6], [1, 2, 3], [7, 8, 9]])
+    found = _fgd_memo._distinct_rows(rows)
+    assert found is not None
+    distinct, inverse = found
+    assert np.array_equal(distinct[inverse], rows) and len(distinct) == 3
+    # Two different rows with one hash: the check notices, and the caller computes all rows.
+    weights = _fgd_memo._ROW_HASH[:2]
+    colliding = np.array([[0, int(weights[0])], [int(weights[1]), 0]])
+    assert colliding[0] @ weights == colliding[1] @ weights
+    assert _fgd_memo._distinct_rows(colliding) is None
+
+
+def test_fragmentation_is_exact_so_equivalent_placements_tie_bit_for_bit() -> None:
+    # With probabilities used as whole multiples of 1/SCALE, every value is the exact
+    # rational of FGD's definition: no summation order (batch size, memo updates) can
+    # change a bit, so an increase that is mathematically equal is equal in floats.
+    from fractions import Fraction
+
+    from heuristics._fgd_math import SCALE, fragment, shapes_of
+
+    rng = np.random.default_rng(8)
+    n = 300
+    state = NodeState(make_cluster(cpu=[32000] * n, gpus=rng.choice([2, 4, 8], n).tolist()))
+    state.cpu_free[:] = rng.integers(0, 32001, n)
+    state.gpu_free_milli[:] = np.where(
+        state.gpu_slot_exists, rng.choice([0, 100, 330, 500, 1000], state.gpu_free_milli.shape), 0
+    )
+    state.sync_gpu_free()
+    probability = rng.dirichlet(np.ones(7))
+    ctx = Context(
+        shape_cpu_milli=rng.integers(0, 20000, 7),
+        shape_memory_mib=np.ones(7, dtype=np.int64),
+        shape_num_gpu=np.array([0, 1, 1, 2, 1, 4, 0]),
+        shape_gpu_milli=np.array([0, 100, 330, 1000, 500, 1000, 0]),
+        shape_probability=probability,
+    )
+    weights = shapes_of(ctx).weights[:, -1]
+    assert weights.sum() == SCALE and np.all(weights == np.rint(weights))
+    values, _ = fragment(state.cpu_free, state.memory_free, state.gpu_free_milli, ctx)
+    for node in range(0, n, 7):
+        free = state.gpu_free_milli[node][: state.gpu_total[node]]
+        exact = Fraction(0)
+        for i, weight in enumerate(weights):
+            gpus, share = int(ctx.shape_num_gpu[i]), int(ctx.shape_gpu_milli[i])
+            hostable = (
+                state.cpu_free[node] >= ctx.shape_cpu_milli[i] and (free >= share).sum() >= gpus
+            )
+            stranded = free.sum() if gpus == 0 or not hostable else free[free < share].sum()
+            exact += Fraction(int(weight), int(SCALE)) * int(stranded)
+        assert Fraction(float(values[node])) == exact
+        alone, _ = fragment(
+            state.cpu_free[node : node + 1],
+            state.memory_free[node : node + 1],
+            state.gpu_free_milli[node : node + 1],
+            ctx,
+        )
+        assert alone[0] == values[node]
+    assert abs(values - _definition(state, ctx)).max() < 1e-3
+
+
+def _definition(state: NodeState, ctx: Context) -> np.ndarray:
+    return np.array([_reference_gpu_fragmentation(state, ctx, i) for i in range(len(state))])
