@@ -131,7 +131,7 @@ def _cpu_per_request(nodes: int, verb: str, mode: str, heuristic: str = "fgd") -
     import numpy as np
     from prometheus_client import CollectorRegistry
 
-    from benchmarks.extender_cluster import cluster_objects, node_names, pending_pods
+    from benchmarks.extender_cluster import cluster_objects, request_bodies
     from k8s_plugin.cache import ClusterCache
     from k8s_plugin.config import ExtenderConfig
     from k8s_plugin.server import build_extender, single_blas_thread
@@ -149,8 +149,7 @@ def _cpu_per_request(nodes: int, verb: str, mode: str, heuristic: str = "fgd") -
     cache.replace("pods", pod_objects)
     extender = build_extender(config, CollectorRegistry(), cache)
     answer = extender.filter if verb == "filter" else extender.prioritize
-    names = node_names(nodes)
-    bodies = [json.dumps({"Pod": p, "NodeNames": names}).encode() for p in pending_pods(200)]
+    bodies = request_bodies(nodes)
     times = []
     for body in bodies:
         started = time.thread_time()

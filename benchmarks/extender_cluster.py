@@ -4,6 +4,7 @@ Kubernetes Node and Pod objects a watch would deliver."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from cluster_traces.model import Cluster, Workload
 from heuristics.contract import NodeState, Pod
 from heuristics.feasibility import allocate, feasible
 
-__all__ = ["cluster_objects", "node_names", "pending_pods", "trace_dir"]
+__all__ = ["cluster_objects", "node_names", "pending_pods", "request_bodies", "trace_dir"]
 
 GPU_MODEL_LABEL = "nvidia.com/gpu.product"
 SHARE_ANNOTATION = "binforge.dev/gpu-milli"
@@ -124,4 +125,14 @@ def pending_pods(count: int, seed: int = 1) -> list[dict[str, Any]]:
     return [
         _pod_object(f"pending-{k}", workload, int(i))
         for k, i in enumerate(rng.integers(0, len(workload), size=count))
+    ]
+
+
+def request_bodies(nodes: int, count: int = 200) -> list[bytes]:
+    """``ExtenderArgs`` bodies naming every node, one per pending pod, encoded as
+    kube-scheduler's Go encoder writes them (compact, no spaces)."""
+    names = node_names(nodes)
+    return [
+        json.dumps({"Pod": pod, "NodeNames": names}, separators=(",", ":")).encode()
+        for pod in pending_pods(count)
     ]

@@ -21,7 +21,7 @@ import time
 import aiohttp
 import numpy as np
 
-from benchmarks.extender_cluster import node_names, pending_pods
+from benchmarks.extender_cluster import request_bodies
 
 
 async def _run(url: str, bodies: list[bytes], rate: float, duration_s: float) -> dict[str, float]:
@@ -115,8 +115,7 @@ def main(argv: list[str]) -> int:
         "--sequential", type=int, default=0, help="instead: N requests one at a time"
     )
     options = parser.parse_args(argv)
-    names = node_names(options.nodes)
-    bodies = [json.dumps({"Pod": pod, "NodeNames": names}).encode() for pod in pending_pods(200)]
+    bodies = request_bodies(options.nodes)
     if options.sequential:
         result = asyncio.run(_sequential(options.url, bodies, options.sequential))
     else:
