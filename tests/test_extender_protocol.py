@@ -161,7 +161,7 @@ def test_priority_lists_encoded_from_the_table_read_like_the_generic_encoding(
     scores = data.draw(st.lists(st.integers(0, 10), min_size=len(names), max_size=len(names)))
     request = decode_args(dumps({"Pod": {}, "NodeNames": [names[i] for i in order]}), 100)
     encoder = PriorityEncoder()
-    body = encoder.encode(np.array(names), np.array(order), np.array(scores))
+    body = encoder.encode(names, np.array(order), np.array(scores))
     assert json.loads(body) == host_priority_list(request, scores)
     assert body == encode(host_priority_list(request, scores))
 
