@@ -4,8 +4,8 @@
 snapshot of the cluster, make one :func:`~k8s_plugin.decision.decide` call and answer
 according to the mode:
 
-* ``filter``: only the heuristic's node passes; nodes that cannot host the pod, and
-  unknown nodes, are listed in FailedNodes with a reason.
+* ``filter``: only the heuristic's node passes; unknown nodes are listed in FailedNodes
+  with a reason, and so is every node when none can host the pod.
 * ``score``: filter passes every feasible node; prioritize maps the heuristic's scores
   to 1..10 (infeasible and unknown nodes get 0).
 * ``shadow``: every node passes and every score is 0; the heuristic's choice and the
@@ -270,11 +270,16 @@ class Extender:
             )
 
     def _failed(self, prepared: _Prepared) -> dict[str, str]:
-        """Reasons for the candidates that cannot host the pod, and for unknown nodes."""
+        """Reasons for unknown nodes and, when no node can host the pod, for every
+        candidate. kube-scheduler reads FailedNodes only to explain a pod that fits
+        nowhere (its diagnosis and preemption); when a node passes, listing the rest
+        would make the reply as large as the cluster for nothing."""
         state = prepared.snapshot.state
         reasons = dict.fromkeys(
             prepared.unknown, "binforge: unknown node (not in the extender's node cache)"
         )
+        if len(prepared.decision.candidates):
+            return reasons
         passing = np.zeros(len(state), dtype=bool)
         passing[prepared.decision.candidates] = True
         infeasible = prepared.requested[~passing[prepared.requested]].tolist()

@@ -318,3 +318,22 @@ def test_prioritize_after_filter_does_not_count_the_pods_own_assumption() -> Non
     # Scored as if the pod were not yet placed: a still fits and is still the best.
     assert scores == {"a": 10, "d": 1}
     assert ext.cache is not None and ext.cache.sizes()["assumed"] == 1
+
+
+@pytest.mark.parametrize("mode", ["filter", "score"])
+def test_failed_nodes_explain_a_pod_only_when_it_fits_nowhere(mode: str) -> None:
+    ext = extender(_filter_config(mode=mode))
+    # 10 cores fit only b (16, one pod of 2 bound) and d (32, two of 1): a and c are
+    # left out without a reason (kube-scheduler reads reasons only for a pod that fits
+    # nowhere), the unknown node is always named.
+    fits_some = ext.filter(dumps(args(pending_pod(cpu="10", memory="8Gi"), [*NAMES, "zz"])))
+    assert set(fits_some.document["NodeNames"]) <= {"b", "d"}
+    assert fits_some.document["FailedNodes"] == {
+        "zz": "binforge: unknown node (not in the extender's node cache)"
+    }
+    # 64 cores fit nowhere: every node gets a reason naming what it lacks.
+    nowhere = ext.filter(dumps(args(pending_pod(cpu="64", memory="8Gi"), NAMES)))
+    assert nowhere.document["NodeNames"] == []
+    reasons = nowhere.document["FailedNodes"]
+    assert set(reasons) == set(NAMES)
+    assert all(reason.startswith("binforge: ") and "cpu" in reason for reason in reasons.values())
