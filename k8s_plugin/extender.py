@@ -140,8 +140,10 @@ class Extender:
         return reply
 
     def _guarded(self, verb: str, body: bytes) -> Reply:
+        synced = self.cache is not None and self.cache.synced
+        index = self.cache.snapshot().index_of if synced and self.cache else None
         try:
-            args = decode_args(body, self.config.max_nodes_per_request)
+            args = decode_args(body, self.config.max_nodes_per_request, index)
         except WireError as exc:
             return Reply(400, {"Error": f"{verb}: {exc}"})
         try:
@@ -205,8 +207,10 @@ class Extender:
     ) -> _Prepared:
         key = pod_key(args.pod)
         names = args.node_names
-        lookup = map(snapshot.index_of.get, names, itertools.repeat(-1))
-        positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
+        positions = args.positions
+        if positions is None or args.index is not snapshot.index_of:  # not, or another list
+            lookup = map(snapshot.index_of.get, names, itertools.repeat(-1))
+            positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
         unknown: tuple[str, ...] = ()
         if (positions < 0).any():
             unknown = tuple(itertools.compress(names, (positions < 0).tolist()))
