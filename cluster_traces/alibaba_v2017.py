@@ -14,10 +14,11 @@ import numpy as np
 from cluster_traces._arrays import last_per_group
 from cluster_traces._table import Column, read_csv, reject_rows
 from cluster_traces.errors import TraceFormatError
-from cluster_traces.model import Cluster, NodeEvents, Workload
+from cluster_traces.model import Cluster, IntArray, NodeEvents, Workload
 from cluster_traces.units import ALIBABA_V2017_UNITS, NormalisedUnits
 
 __all__ = [
+    "load_alibaba_v2017_batch_task_instances",
     "load_alibaba_v2017_batch_tasks",
     "load_alibaba_v2017_cloudsimpy_jobs",
     "load_alibaba_v2017_machines",
@@ -113,6 +114,22 @@ def load_alibaba_v2017_batch_tasks(
     of them is an error. An end time before the create time (0 for running tasks) gives a
     NaN departure. Raises TraceFormatError for a malformed file.
     """
+    workload, instances = load_alibaba_v2017_batch_task_instances(trace_dir, units)
+    if expand_instances:
+        return workload.take(np.repeat(np.arange(len(workload)), instances))
+    return workload
+
+
+def load_alibaba_v2017_batch_task_instances(
+    trace_dir: Path, units: NormalisedUnits = ALIBABA_V2017_UNITS
+) -> tuple[Workload, IntArray]:
+    """One pod per task of ``batch_task.csv`` and each task's instance count, in one order.
+
+    The pods are those of :func:`load_alibaba_v2017_batch_tasks`; ``instances[i]`` is
+    how many instances pod ``i``'s task runs (each with the task's per-instance request),
+    so a caller can expand a window of tasks into instances without expanding all 11
+    million. Raises TraceFormatError for a malformed file.
+    """
     path = trace_dir / "batch_task.csv"
     data = read_csv(path, _BATCH_COLUMNS)
     cpu, mem = data[_BATCH_CPU], data[_BATCH_MEM]
@@ -124,6 +141,7 @@ def load_alibaba_v2017_batch_tasks(
             path, "both requests given, or neither", line=row + 2, column=column, value=""
         )
     keep = np.flatnonzero(~np.isnan(cpu))
+    keep = keep[np.argsort(data["task_create_time"][keep], kind="stable")]  # arrival order
     arrival = data["task_create_time"][keep]
     end = data["task_end_time"][keep]
     names = np.char.add(
@@ -137,9 +155,7 @@ def load_alibaba_v2017_batch_tasks(
         departure=np.where(end >= arrival, end, np.nan),
         source="alibaba-v2017:batch_task",
     )
-    if expand_instances:
-        return workload.take(np.repeat(np.arange(len(keep)), data["number_of_instances"][keep]))
-    return workload
+    return workload, data["number_of_instances"][keep].astype(np.int64)
 
 
 def load_alibaba_v2017_cloudsimpy_jobs(

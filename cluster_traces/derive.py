@@ -1,4 +1,5 @@
-"""Scenario derivations, deterministic by seed: time window, subsample, scale, shuffle, inflate.
+"""Scenario derivations, deterministic by seed: time window, subsample, scale, shuffle, inflate,
+time compression (and node subsets, for clusters).
 
 Each derivation is a small frozen value with ``apply(workload, cluster, seed) -> Workload``,
 so a scenario can carry the list of derivations that produced it; the functions below are
@@ -15,6 +16,7 @@ import numpy as np
 from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Seconds, Workload
 
 __all__ = [
+    "CompressTime",
     "Derivation",
     "Inflate",
     "Scale",
@@ -22,11 +24,13 @@ __all__ = [
     "Subsample",
     "TimeWindow",
     "apply_all",
+    "compress_time",
     "demand",
     "inflate",
     "scale_requests",
     "shuffle",
     "subsample",
+    "subsample_nodes",
     "time_split",
     "time_window",
 ]
@@ -79,6 +83,38 @@ def scale_requests(
     }
     fields = {name: getattr(workload, name) for name in _WORKLOAD_FIELDS}
     return Workload(**(fields | scaled))
+
+
+def compress_time(workload: Workload, factor: float) -> Workload:
+    """Arrivals ``factor`` times closer together, lifetimes unchanged.
+
+    Arrival ``a`` becomes ``first + (a - first) / factor`` (``first``: the earliest
+    arrival) and departure ``d`` becomes the new arrival plus ``d - a``, so the same pods
+    overlap ``factor`` times more (a NaN departure stays NaN). Raises ValueError for a
+    factor below 1 or a workload without arrival times.
+    """
+    if factor < 1:
+        raise ValueError(f"compress_time: expected a factor >= 1, got {factor}")
+    if not workload.has_times:
+        raise ValueError("compress_time: expected an arrival time on every pod")
+    first = float(workload.arrival_s.min())
+    arrival = first + (workload.arrival_s - first) / factor
+    departure = arrival + (workload.departure_s - workload.arrival_s)
+    fields = {name: getattr(workload, name) for name in _WORKLOAD_FIELDS}
+    return Workload(**(fields | {"arrival_s": arrival, "departure_s": departure}))
+
+
+def subsample_nodes(cluster: Cluster, count: int, seed: int = 0) -> Cluster:
+    """``count`` nodes of ``cluster`` chosen at random without replacement, in their order.
+
+    The choice is a prefix of one seeded permutation, so a larger count keeps the nodes
+    of a smaller one. Node events are dropped (see ``Cluster.take``). Raises ValueError
+    for a count outside 1..len(cluster).
+    """
+    if not 1 <= count <= len(cluster):
+        raise ValueError(f"subsample_nodes: expected 1 <= count <= {len(cluster)}, got {count}")
+    order = np.random.default_rng(seed).permutation(len(cluster))
+    return cluster.take(np.sort(order[:count]))
 
 
 def shuffle(workload: Workload, seed: int = 0) -> Workload:
@@ -160,6 +196,16 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class CompressTime:
+    """Bring arrivals ``factor`` times closer together; lifetimes unchanged."""
+
+    factor: float
+
+    def apply(self, workload: Workload, cluster: Cluster, seed: int) -> Workload:
+        return compress_time(workload, self.factor)
+
+
+@dataclass(frozen=True)
 class Shuffle:
     """Randomise the pod order."""
 
@@ -178,7 +224,7 @@ class Inflate:
         return inflate(workload, cluster, self.resource, self.percent, seed)
 
 
-Derivation = TimeWindow | Subsample | Scale | Shuffle | Inflate
+Derivation = TimeWindow | Subsample | Scale | Shuffle | Inflate | CompressTime
 
 
 def apply_all(

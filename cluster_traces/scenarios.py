@@ -5,7 +5,9 @@ Grammar: ``SET[:VARIANT][@INVENTORY]``. ``INVENTORY`` gives nodes to a set that 
 for the machines present at 86,400 s, ...) or a declared node shape
 ``COUNTxCORESc-GIBg[-GPUSgpu[-MODEL]]`` such as ``200x64c-256g`` or ``50x96c-768g-8gpu-V100``.
 ``SET`` may also be the directory of a recorded live cluster
-(``DIR[:train|:validation|:START-END]``, see docs/recording.md).
+(``DIR[:train|:validation|:START-END]``, see docs/recording.md). ``SET:loaded-K`` is
+window K of a loaded replay (``cluster_traces.loaded``: the trace's arrivals on a seeded
+node subset sized to be busy; protocol replay by default).
 
 The trace directory is the ``trace_dir`` argument, else ``$BINFORGE_TRACE_DIR``.
 """
@@ -24,6 +26,7 @@ from cluster_traces import alibaba_gpu, alibaba_v2017, azure, binpack, google, i
 from cluster_traces.catalog import TraceSet, known_names, trace_set
 from cluster_traces.derive import Derivation, apply_all
 from cluster_traces.errors import ScenarioError
+from cluster_traces.loaded import is_loaded_variant, loaded_trace
 from cluster_traces.model import BinPackingInstance, Cluster, Protocol, Replay, Scenario, Workload
 from cluster_traces.recording import recording_entry, recording_scenario, split_recording_name
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
@@ -33,6 +36,7 @@ __all__ = [
     "TRACE_DIR_ENV",
     "ScenarioError",
     "Trace",
+    "keep_nodes",
     "load_scenario",
     "load_trace",
     "resolve_trace_dir",
@@ -101,6 +105,12 @@ def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> 
         return Trace(name, entry, None, None, _uniform(name, variant or "1000", seed))
     if entry.name == "google-2019-cell-a":
         return Trace(name, entry, _google(name, variant, _folder(entry, trace_dir)), None)
+    if is_loaded_variant(entry.name, variant):
+        try:
+            cluster, pods = loaded_trace(entry.name, variant, _folder(entry, trace_dir), seed)
+        except FileNotFoundError as exc:
+            raise ScenarioError(f"load {name}: {exc}") from exc
+        return Trace(name, entry, cluster, pods)
     if variant and variant not in entry.variants:
         listed = ", ".join(entry.variants) or "none"
         raise ScenarioError(f"unknown variant {variant!r} in {name!r}; variants: {listed}")
@@ -138,7 +148,8 @@ def load_scenario(
         raise ScenarioError(f"unknown protocol {protocol!r}; expected saturate, replay or elastic")
     base, _, inventory_name = name.partition("@")
     trace = _load_base(base, trace_dir, seed, "all_node")
-    chosen: Protocol = protocol or trace.entry.protocol
+    loaded = is_loaded_variant(trace.entry.name, base.partition(":")[2])
+    chosen: Protocol = protocol or ("replay" if loaded else trace.entry.protocol)
     if trace.instances:
         if chosen != "elastic":
             raise ScenarioError(f"{name}: bin-packing instances replay only as elastic")
@@ -166,6 +177,25 @@ def load_scenario(
     if resource not in cluster.totals():
         raise ScenarioError(f"{name}: unknown target resource {resource!r}")
     return Scenario(name, cluster, workload, Replay(chosen, resource, target_percent, seed))
+
+
+def keep_nodes(scenario: Scenario, fraction: float, seed: int = 0) -> Scenario:
+    """``scenario`` on a seeded share of its nodes: a cheaper cluster with the same node mix.
+
+    Keeps the first ``max(1, round(fraction * nodes))`` nodes of a permutation seeded by
+    ``seed``, in their original order; pods and protocol are unchanged (``saturate`` then
+    fills the smaller cluster to its own 130 %). The evaluator's ``nodes_fraction`` and
+    ``make results`` both use it. ``fraction`` 1, or a scenario without nodes, returns
+    ``scenario`` itself. Raises ScenarioError unless 0 < fraction <= 1.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ScenarioError(f"{scenario.name}: nodes fraction {fraction!r}: expected 0 < f <= 1")
+    if fraction == 1.0 or scenario.cluster is None:
+        return scenario
+    count = len(scenario.cluster)
+    keep = np.random.default_rng(seed).permutation(count)[: max(1, round(fraction * count))]
+    cluster = scenario.cluster.take(np.sort(keep))
+    return Scenario(scenario.name, cluster, scenario.workload, scenario.replay, scenario.instances)
 
 
 def _folder(entry: TraceSet, trace_dir: Path | None) -> Path:

@@ -21,9 +21,12 @@ str | null, "task": {...}, "cpu_limit_s": int}``; one JSON reply per line, ``{"o
 through :func:`heuristics.safety.compile_heuristic` here, inside the worker.
 
 Task kinds: ``simulate`` (run the simulator on scenarios; metrics averaged over seeds,
-optionally a behaviour signature of the placements), ``probe`` (call the heuristic on a
-small built-in cluster; for tests without the simulator), ``ping`` (nothing; measures the
-round trip) and ``limits`` (reports which confinements hold; for tests and docs).
+optionally a behaviour signature of the placements), ``decisions`` (the candidate's
+choices on decisions recorded on a scenario: :mod:`heuristics.evolve.probe`; a preload
+entry with ``probe_decisions`` records them before the worker confines itself),
+``probe`` (call the heuristic on a small built-in cluster; for tests without the
+simulator), ``ping`` (nothing; measures the round trip) and ``limits`` (reports which
+confinements hold; for tests and docs).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ _PRELOADED_MODULES = (
     "cluster_traces.scenarios",
     "heuristics.feasibility",
     "heuristics.registry",
+    "heuristics.evolve.probe",
 )
 
 _scenarios: dict[tuple[Any, ...], Any] = {}
@@ -103,6 +107,8 @@ def _preload(limits: Mapping[str, Any]) -> None:
     for ref in limits.get("preload", ()):
         with contextlib.suppress(Exception):  # a load error is reported by the first request
             _scenario(ref, limits.get("data_dir"))
+            if ref.get("probe_decisions"):
+                _recorded(ref, int(ref["probe_decisions"]), limits.get("data_dir"))
 
 
 def _confine(limits: Mapping[str, Any]) -> None:
@@ -204,14 +210,39 @@ def _simulate(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _decisions(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
+    """The candidate's probe signature on ``task["decisions"]`` decisions of a scenario."""
+    from heuristics.evolve.probe import probe_signature
+
+    try:
+        decisions = _recorded(task["scenario"], int(task["decisions"]), task.get("data_dir"))
+    except Exception as exc:  # not the candidate's fault: the screen will judge it
+        return {"signature": None, "error": f"record decisions: {type(exc).__name__}: {exc}"}
+    if "depth" in task:  # for measurements; the engine uses the probe's default
+        return probe_signature(heuristic, decisions, depth=int(task["depth"]))
+    return probe_signature(heuristic, decisions)
+
+
+def _recorded(ref: Mapping[str, Any], count: int, data_dir: str | None) -> Any:
+    """The probe's decisions on a scenario, recorded by trusted policies once per worker."""
+    from heuristics.evolve.probe import recorded_decisions
+
+    seed = int(ref.get("seeds", [0])[0])
+    return recorded_decisions(_scenario(ref, data_dir), count, seed=seed, key=_key(ref, data_dir))
+
+
+def _key(ref: Mapping[str, Any], data_dir: str | None) -> tuple[Any, ...]:
+    """What identifies a scenario entry's scenario within one worker."""
+    fraction = float(ref.get("nodes_fraction", 1.0))
+    return (ref["name"], ref.get("protocol"), int(ref.get("scenario_seed", 0)), fraction, data_dir)
+
+
 def _scenario(ref: Mapping[str, Any], data_dir: str | None) -> Any:
     """The scenario of a task's ``scenarios`` entry, loaded once per worker."""
-    fraction = float(ref.get("nodes_fraction", 1.0))
-    seed = int(ref.get("scenario_seed", 0))
-    key = (ref["name"], ref.get("protocol"), seed, fraction, data_dir)
+    key = _key(ref, data_dir)
+    fraction, seed = key[3], key[2]
     if key not in _scenarios:
-        from cluster_traces.model import Scenario
-        from cluster_traces.scenarios import load_scenario
+        from cluster_traces.scenarios import keep_nodes, load_scenario
 
         trace_dir = Path(data_dir) if data_dir else None
         try:
@@ -221,16 +252,7 @@ def _scenario(ref: Mapping[str, Any], data_dir: str | None) -> Any:
         except Exception as exc:
             hint = " (not preloaded: list it in SandboxLimits.preload)" if _enforced else ""
             raise RuntimeError(f"load scenario {ref['name']!r}{hint}: {exc}") from None
-        if fraction < 1.0 and scenario.cluster is not None:
-            count = len(scenario.cluster)
-            keep = np.random.default_rng(seed).permutation(count)[: max(1, round(fraction * count))]
-            scenario = Scenario(
-                scenario.name,
-                scenario.cluster.take(np.sort(keep)),
-                scenario.workload,
-                scenario.replay,
-            )
-        _scenarios[key] = scenario
+        _scenarios[key] = keep_nodes(scenario, fraction, seed)
     return _scenarios[key]
 
 
@@ -298,6 +320,7 @@ def _fails(action: Callable[[], object]) -> bool:
 
 _TASKS: dict[str, Callable[[Heuristic, Mapping[str, Any]], dict[str, Any]]] = {
     "simulate": _simulate,
+    "decisions": _decisions,
     "probe": _probe,
 }
 

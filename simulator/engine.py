@@ -351,6 +351,10 @@ def _result(
             name = key if key.endswith("_percent") else f"{key}_mean"
             metrics[name] = float(np.mean(values))
         metrics["nodes_used_max"] = max(row["nodes_used"] for row in rows)
+        metrics["pods_pending_mean"] = float(np.mean([row["pods_pending"] for row in rows]))
+        has_gpus = scenario.cluster is not None and int(scenario.cluster.gpu_count.sum()) > 0
+        headline = "gpu" if has_gpus else "cpu"
+        metrics["stranded_share_mean"] = metrics[f"stranded_{headline}_share_mean"]
     if run.autoscaler is not None:
         metrics["nodes_used_max"] = run.autoscaler.active_max
         metrics["nodes_opened"] = run.autoscaler.opened

@@ -12,7 +12,7 @@ Resources are named ``gpu`` (capacity and amounts in thousandths of a GPU), ``cp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ __all__ = [
     "allocated",
     "capacity",
     "delay_percentiles",
+    "mean_allocation_percent",
     "snapshot",
     "stranded",
     "stranded_share",
@@ -77,15 +78,31 @@ def snapshot(state: NodeState, ctx: Context) -> dict[str, float]:
     """Allocation (%) and stranded share per resource, keyed as the simulator's metrics.
 
     Keys: ``gpu_alloc_percent``, ``cpu_alloc_percent``, ``memory_alloc_percent``,
-    ``unallocated_gpu_share``, ``stranded_gpu_share``, ``stranded_cpu_share``,
-    ``stranded_memory_share``.
+    ``alloc_mean_percent``, ``unallocated_gpu_share``, ``stranded_gpu_share``,
+    ``stranded_cpu_share``, ``stranded_memory_share``.
     """
     total = capacity(state)
     used = allocated(state)
     out = {f"{r}_alloc_percent": 100.0 * used[r] / total[r] if total[r] else 0.0 for r in RESOURCES}
+    out["alloc_mean_percent"] = mean_allocation_percent(out, total)
     out["unallocated_gpu_share"] = 1.0 - out["gpu_alloc_percent"] / 100.0 if total["gpu"] else 0.0
     out.update({f"stranded_{r}_share": v for r, v in stranded_share(state, ctx).items()})
     return out
+
+
+def mean_allocation_percent(alloc_percent: Mapping[str, float], total: Mapping[str, int]) -> float:
+    """The multi-resource objective: mean allocation (%) over the resources the cluster has.
+
+    ``alloc_percent`` holds ``<resource>_alloc_percent`` keys, ``total`` the capacities of
+    :func:`capacity`. A resource with no capacity (GPU on a CPU-only cluster) is left out,
+    so a CPU-only cluster's figure is the mean of CPU and memory; none at all gives 0.
+    Each resource weighs the same: a policy that strands memory behind full CPUs (or
+    GPUs behind exhausted memory) loses as much as one that strands the scarce resource.
+    """
+    present = [r for r in RESOURCES if total[r]]
+    if not present:
+        return 0.0
+    return sum(alloc_percent[f"{r}_alloc_percent"] for r in present) / len(present)
 
 
 def delay_percentiles(delays_s: Sequence[float] | np.ndarray) -> dict[str, float]:

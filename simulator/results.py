@@ -31,6 +31,8 @@ METRICS: Mapping[str, str] = {
     "gpu_alloc_percent": "allocated GPU capacity in % at the end (saturate) or time-averaged (replay)",
     "cpu_alloc_percent": "allocated CPU in % of capacity, as gpu_alloc_percent",
     "memory_alloc_percent": "allocated memory in % of capacity, as gpu_alloc_percent",
+    "alloc_mean_percent": "mean of the *_alloc_percent over the resources the cluster has "
+    "(GPU left out on CPU-only clusters); saturate: at the end",
     "unallocated_gpu_share": "free GPU capacity / GPU capacity at the end (0..1)",
     "stranded_gpu_share": "FGD fragmentation of GPU / GPU capacity at the end (0..1)",
     "stranded_cpu_share": "stranded CPU / CPU capacity at the end (0..1)",
@@ -38,9 +40,11 @@ METRICS: Mapping[str, str] = {
     "stranded_gpu_share_mean": "stranded GPU share averaged over the curve's sample points",
     "stranded_cpu_share_mean": "stranded CPU share averaged over the curve's sample points",
     "stranded_memory_share_mean": "stranded memory share averaged over the curve's sample points",
+    "stranded_share_mean": "replay: stranded_gpu_share_mean on a cluster with GPUs, else stranded_cpu_share_mean",
     "stranded_gpu_at_100": "saturate: stranded GPU share when arrived GPU requests reach 100%",
     # replay
     "pods_pending_end": "replay: evicted pods still waiting at the end (never-placed ones have failed by then)",
+    "pods_pending_mean": "replay: pods waiting in the queue, mean over the curve's samples",
     "pods_evicted": "replay: pods evicted by node removals (requeued)",
     "queue_delay_p50_s": "replay: median wait from arrival to placement of placed pods, seconds",
     "queue_delay_p90_s": "replay: 90th percentile wait, seconds",

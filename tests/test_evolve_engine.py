@@ -100,6 +100,25 @@ def test_a_gp_run_with_a_fixed_seed_is_reproducible(tmp_path: Path) -> None:
     assert first != other
 
 
+def test_with_the_probe_duplicates_skip_the_screen_and_a_seeded_run_stays_reproducible(
+    tmp_path: Path,
+) -> None:
+    probed = replace(TINY, evaluator=replace(TINY.evaluator, probe_decisions=64))
+    _run(probed, tmp_path / "a")
+    _run(replace(probed, executor=ExecutorConfig(workers=1, proposals_in_flight=2)), tmp_path / "b")
+    assert _rows(tmp_path / "a") == _rows(tmp_path / "b")
+    db = sqlite3.connect(tmp_path / "a" / DATABASE_FILE)
+    by_probe = db.execute(
+        "SELECT COUNT(*) FROM programs WHERE status='duplicate' AND errors LIKE '%probe%'"
+        " AND screen_score IS NULL AND metrics='{}'"
+    ).fetchone()[0]
+    probed_rows = db.execute(
+        "SELECT COUNT(*) FROM programs WHERE probe_signature IS NOT NULL"
+    ).fetchone()[0]
+    assert by_probe >= 1  # recognised without a screen run
+    assert probed_rows >= by_probe + 4  # the seeds have probe signatures too
+
+
 def test_an_existing_run_is_not_overwritten_without_resume(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / DATABASE_FILE).write_bytes(b"")

@@ -12,6 +12,7 @@ from simulator.metrics import (
     allocated,
     capacity,
     delay_percentiles,
+    mean_allocation_percent,
     snapshot,
     stranded,
     stranded_share,
@@ -77,6 +78,31 @@ def test_snapshot_reports_percent_and_shares_under_the_metric_keys() -> None:
     assert row["unallocated_gpu_share"] == pytest.approx(0.0)
     # Node a has 2 cores and no GPU left: it cannot host the shape, so its 2 cores strand.
     assert row["stranded_cpu_share"] == pytest.approx((2000 + 4000) / 12000)
+
+
+def test_the_multi_resource_objective_is_the_mean_allocation_over_gpu_cpu_and_memory() -> None:
+    state = NodeState(_cluster())
+    allocate(state, 0, Pod(cpu_milli=6000, memory_mib=8192, num_gpu=2, gpu_milli=1000))
+    row = snapshot(state, _one_gpu_shape())
+    # GPU 100 %, CPU 6 of 12 cores = 50 %, memory 8 of 48 GiB = 16.7 %.
+    assert row["alloc_mean_percent"] == pytest.approx((100.0 + 50.0 + 100.0 * 8 / 48) / 3)
+
+
+def test_the_multi_resource_objective_leaves_gpu_out_on_a_cpu_only_cluster() -> None:
+    cpu_only = Cluster(
+        names=["a"], cpu_milli=[8000], memory_mib=[32768], gpu_count=[0], gpu_model=[""]
+    )
+    state = NodeState(cpu_only)
+    allocate(state, 0, Pod(cpu_milli=6000, memory_mib=8192, num_gpu=0, gpu_milli=0))
+    row = snapshot(state, _one_gpu_shape())
+    assert row["gpu_alloc_percent"] == 0.0
+    assert row["alloc_mean_percent"] == pytest.approx((75.0 + 25.0) / 2)
+
+
+def test_the_multi_resource_objective_of_a_cluster_without_capacity_is_zero() -> None:
+    empty = {"gpu": 0, "cpu": 0, "memory": 0}
+    zeros = {f"{r}_alloc_percent": 0.0 for r in empty}
+    assert mean_allocation_percent(zeros, empty) == 0.0
 
 
 def test_delay_percentiles_are_empty_without_delays() -> None:

@@ -20,7 +20,7 @@ from cluster_traces.derive import (
     subsample,
     time_window,
 )
-from cluster_traces.scenarios import ScenarioError, load_scenario
+from cluster_traces.scenarios import ScenarioError, keep_nodes, load_scenario
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
 
 
@@ -236,3 +236,30 @@ def test_replay_of_pods_without_times_is_refused(trace_dir: Path, tmp_path: Path
     assert load_scenario("alibaba-gpu-v2023", tmp_path).replay.protocol == "saturate"
     with pytest.raises(ScenarioError, match="needs arrival times"):
         load_scenario("alibaba-gpu-v2023", tmp_path, protocol="replay")
+
+
+def test_keep_nodes_keeps_a_seeded_share_of_the_nodes_in_their_order() -> None:
+    scenario = load_scenario("synthetic")
+    count = len(scenario.cluster)
+    kept = keep_nodes(scenario, 0.5, seed=3)
+    assert len(kept.cluster) == round(0.5 * count)
+    names = list(scenario.cluster.names)
+    positions = [names.index(name) for name in kept.cluster.names]
+    assert positions == sorted(positions)  # original order
+    assert kept.workload is scenario.workload and kept.replay == scenario.replay
+    again = keep_nodes(scenario, 0.5, seed=3)
+    assert list(again.cluster.names) == list(kept.cluster.names)
+    other = keep_nodes(scenario, 0.5, seed=4)
+    assert list(other.cluster.names) != list(kept.cluster.names)
+
+
+def test_keep_nodes_of_the_whole_cluster_is_the_scenario_itself() -> None:
+    scenario = load_scenario("synthetic")
+    assert keep_nodes(scenario, 1.0) is scenario
+    assert len(keep_nodes(scenario, 1e-9).cluster) == 1  # never an empty cluster
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.5, 1.5])
+def test_keep_nodes_refuses_a_fraction_outside_zero_to_one(fraction: float) -> None:
+    with pytest.raises(ScenarioError, match="expected 0 < f <= 1"):
+        keep_nodes(load_scenario("synthetic"), fraction)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cluster_traces.errors import ScenarioError
-from cluster_traces.scenarios import load_scenario
+from cluster_traces.scenarios import keep_nodes, load_scenario
 from heuristics.evolve.campaigns import CAMPAIGNS, CAMPAIGNS_DIR, Campaign, evaluate, replace_block
 from heuristics.evolve.config import load_config
 from heuristics.registry import WINNERS_DIR, resolve
@@ -197,3 +197,61 @@ def test_the_rewritten_cluster_winner_matches_the_original_on_the_real_trace(
 def test_every_policy_a_results_table_names_resolves(campaign: Campaign) -> None:
     for policy in campaign.policies:
         assert callable(resolve(policy).heuristic), policy
+
+
+def _transfer_cell(policy: str, name: str, fraction: float, seeds: tuple[int, ...]) -> float:
+    """Campaign 4's objective for ``policy`` on a seeded share of another source's nodes."""
+    scenario = keep_nodes(load_scenario(name, protocol="saturate"), fraction)
+    return evaluate(scenario, policy, seeds, BY_NAME["transfer"].objective).value
+
+
+def test_the_transfer_winner_beats_best_fit_on_another_sources_gpu_cluster(
+    trace_dir: Path,
+) -> None:
+    # trained on alibaba-gpu-v2023's own nodes; here its pods on PAI 2020's machines
+    name = "alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020"
+    ours = _transfer_cell("transfer-tight", name, 0.25, (0,))
+    assert ours > _transfer_cell("best-fit", name, 0.25, (0,))
+
+
+@pytest.mark.slow
+def test_the_transfer_winner_beats_best_fit_and_fgd_on_the_whole_pai_cluster(
+    trace_dir: Path,
+) -> None:
+    name = "alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020"
+    ours = _transfer_cell("transfer-tight", name, 1.0, (0, 1))
+    assert ours > _transfer_cell("best-fit", name, 1.0, (0, 1))
+    assert ours > _transfer_cell("fgd", name, 1.0, (0, 1))
+
+
+def test_the_transfer_winner_places_exactly_like_first_fit_on_a_cpu_only_cluster(
+    trace_dir: Path,
+) -> None:
+    # Its only penalty scales with the pod's GPU request: without GPUs every node scores
+    # 0 and the lowest index wins. This is its transfer gap on CPU-only clusters.
+    scenario = keep_nodes(
+        load_scenario("azure-v1-2017:test@alibaba-v2017", protocol="saturate"), 0.02
+    )
+    with np.errstate(all="ignore"):
+        ours = simulate(scenario, resolve("transfer-tight").heuristic, seed=0).placements
+    first_fit = simulate(scenario, resolve("first-fit").heuristic, seed=0).placements
+    assert (ours >= 0).any()
+    assert np.array_equal(ours, first_fit)
+
+
+def test_results_and_the_search_sandbox_simulate_the_same_share_of_nodes() -> None:
+    from heuristics.evolve.campaigns import _load
+    from heuristics.evolve.config import ScenarioRef
+    from heuristics.sandbox import Sandbox
+
+    ref = ScenarioRef("synthetic", seeds=(0,), scenario_seed=2, nodes_fraction=0.5)
+    scenario = _load(ref, {})
+    assert scenario.cluster is not None and len(scenario.cluster) < len(
+        load_scenario("synthetic", seed=2).cluster or ()
+    )
+    direct = evaluate(scenario, "first-fit", (0,), "alloc_mean_percent").value
+    task = {"kind": "simulate", "scenarios": [{**vars(ref), "label": "s"}]}
+    with Sandbox(1) as sandbox:
+        result = sandbox.run(None, task, 60, heuristic="first-fit")
+    assert result.ok, result.error
+    assert result.value["metrics"]["s"]["alloc_mean_percent"] == pytest.approx(direct)

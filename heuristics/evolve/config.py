@@ -237,6 +237,10 @@ class EvaluatorConfig:
         direction: ``maximize`` or ``minimize``; ``auto`` follows the objective.
         screen_tolerance: a candidate passes the screen when its screen fitness is at
             least the best screen fitness so far minus this share of its magnitude.
+        probe_decisions: recorded screen decisions a candidate is asked about before
+            the screen (:mod:`heuristics.evolve.probe`); a candidate that chooses like a
+            known program on all of them is a duplicate without a screen run. 0 turns
+            the probe off.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
         memory_limit_mib: address-space limit of a sandbox worker.
@@ -249,6 +253,7 @@ class EvaluatorConfig:
     objective: str = "auto"
     direction: Literal["auto", "maximize", "minimize"] = "auto"
     screen_tolerance: float = 0.05
+    probe_decisions: int = 0
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
@@ -472,6 +477,8 @@ def _validate(config: EvolutionConfig) -> list[str]:
         need(0 < ref.nodes_fraction <= 1, f"{path}.nodes_fraction", "expected 0 < f <= 1")
     need(bool(ev.train), "evaluator.train", "expected at least one scenario")
     need(ev.screen_tolerance >= 0, "evaluator.screen_tolerance", "expected >= 0")
+    need(ev.probe_decisions >= 0, "evaluator.probe_decisions",
+         f"expected >= 0 (0 turns the probe off), got {ev.probe_decisions}")  # fmt: skip
     for name in ("screen_timeout_s", "train_timeout_s", "cpu_limit_s", "memory_limit_mib"):
         need(getattr(ev, name) > 0, f"evaluator.{name}", "expected > 0")
     b = config.budget

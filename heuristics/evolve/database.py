@@ -12,8 +12,9 @@ killed at any moment keeps every finished evaluation. On top of the rows:
   ``temperature_period`` samples, and within a group shorter programs are favoured;
 * a **MAP-Elites archive** keeps the best program per cell of behaviour descriptors
   (input features read, program size) and supplies a diverse second parent;
-* **duplicates**: by normalised-AST hash before evaluation, and by behaviour signature
-  (identical placements on the screening scenario) after the screen.
+* **duplicates**: by normalised-AST hash before evaluation, by probe signature (identical
+  choices on the probe's recorded decisions) before the screen, and by behaviour
+  signature (identical placements on the screening scenario) after it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS programs (
     score REAL,
     metrics TEXT NOT NULL DEFAULT '{}',
     signature INTEGER,
+    probe_signature INTEGER,
     cell TEXT,
     input_tokens INTEGER NOT NULL DEFAULT 0,
     output_tokens INTEGER NOT NULL DEFAULT 0,
@@ -179,6 +181,9 @@ class ProgramDatabase:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(programs)")}
+        if "probe_signature" not in columns:  # a run directory from before the probe
+            self._db.execute("ALTER TABLE programs ADD COLUMN probe_signature INTEGER")
 
     def close(self) -> None:
         self._db.close()
@@ -229,13 +234,13 @@ class ProgramDatabase:
     def record(self, program_id: int, *, status: Status, score: float | None = None,
                screen_score: float | None = None, metrics: Mapping[str, Any] | None = None,
                errors: Sequence[str] = (), signature: int | None = None,
-               eval_s: float = 0.0) -> None:  # fmt: skip
+               eval_s: float = 0.0, probe_signature: int | None = None) -> None:  # fmt: skip
         """Store the outcome of an evaluation."""
         self._db.execute(
             "UPDATE programs SET status=?, score=?, screen_score=?, metrics=?, errors=?,"
-            " signature=?, eval_s=?, evaluated_at=? WHERE id=?",
+            " signature=?, probe_signature=?, eval_s=?, evaluated_at=? WHERE id=?",
             (status, score, screen_score, json.dumps(metrics or {}), json.dumps(list(errors)),
-             signature, eval_s, time.time(), program_id),
+             signature, probe_signature, eval_s, time.time(), program_id),
         )  # fmt: skip
 
     def abandon_unfinished(self) -> int:
@@ -295,11 +300,20 @@ class ProgramDatabase:
 
     def signatures(self, upto: int | None = None) -> set[int]:
         """Screening behaviour signatures of every screened or evaluated program."""
+        return self._distinct("signature", ("evaluated", "screened"), upto)
+
+    def probe_signatures(self, upto: int | None = None) -> set[int]:
+        """Probe signatures of every program whose screen ran without failing (and of the
+        duplicates they recognised)."""
+        return self._distinct("probe_signature", ("evaluated", "screened", "duplicate"), upto)
+
+    def _distinct(self, column: str, statuses: tuple[str, ...], upto: int | None) -> set[int]:
         where, params = _visible(upto)
+        marks = ", ".join("?" * len(statuses))
         rows = self._db.execute(
-            f"SELECT DISTINCT signature FROM programs WHERE {where} AND signature IS NOT NULL"
-            " AND status IN ('evaluated', 'screened')",
-            params,
+            f"SELECT DISTINCT {column} FROM programs WHERE {where} AND {column} IS NOT NULL"
+            f" AND status IN ({marks})",
+            [*params, *statuses],
         )
         return {int(r[0]) for r in rows}
 

@@ -116,13 +116,17 @@ class Engine:
         limits = SandboxLimits(
             cpu_s=config.evaluator.cpu_limit_s,
             memory_mib=config.evaluator.memory_limit_mib,
-            preload=tuple(
-                {**asdict(ref), "label": ref.label}
-                for ref in (
-                    config.evaluator.screen,
-                    *config.evaluator.train,
-                    *config.evaluator.validation,
-                )
+            preload=(
+                # the screen's entry also records the probe's decisions (trusted policies)
+                {
+                    **asdict(config.evaluator.screen),
+                    "label": config.evaluator.screen.label,
+                    "probe_decisions": config.evaluator.probe_decisions,
+                },
+                *(
+                    {**asdict(ref), "label": ref.label}
+                    for ref in (*config.evaluator.train, *config.evaluator.validation)
+                ),
             ),
             data_dir=config.evaluator.data_dir,
         )
@@ -265,6 +269,7 @@ class Engine:
         context = {
             "hashes": self.db.hashes(upto),
             "signatures": self.db.signatures(upto),
+            "probe_signatures": self.db.probe_signatures(upto),
             "best_screen": self.db.best_screen_score(upto),
         }
         return asyncio.create_task(self._sample(program_id, request, context))
@@ -295,7 +300,10 @@ class Engine:
             self.db.record(program_id, status="duplicate", errors=["same program as a known one"])
             return
         outcome = await self.evaluator.evaluate(
-            source, best_screen=context["best_screen"], known_signatures=context["signatures"]
+            source,
+            best_screen=context["best_screen"],
+            known_signatures=context["signatures"],
+            known_probe_signatures=context["probe_signatures"],
         )
         self._account(outcome)
         self._store(program_id, outcome)
@@ -304,7 +312,7 @@ class Engine:
         self.db.record(program_id, status=outcome.status, score=outcome.score,
                        screen_score=outcome.screen_score, metrics=outcome.metrics,
                        errors=outcome.errors, signature=outcome.signature,
-                       eval_s=outcome.eval_s)  # fmt: skip
+                       eval_s=outcome.eval_s, probe_signature=outcome.probe_signature)  # fmt: skip
 
     def _account(self, outcome: Evaluation) -> None:
         self._eval_s += outcome.eval_s

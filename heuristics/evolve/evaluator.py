@@ -1,6 +1,9 @@
-"""The evaluation cascade: screen, then train; validation only for reporting.
+"""The evaluation cascade: probe, screen, then train; validation only for reporting.
 
-A candidate runs in the sandbox (through an :class:`~heuristics.evolve.executor.Executor`)
+With ``probe_decisions`` set, a candidate is first asked for its choices on recorded
+screen decisions (:mod:`heuristics.evolve.probe`, in the sandbox like everything else);
+when they match a known program's (its *probe signature* is known) it is a duplicate and
+the screen is skipped. Otherwise it runs in the sandbox (through an :class:`~heuristics.evolve.executor.Executor`)
 on the cheap screening scenario first. It goes on to the training scenarios only when
 its screen fitness is within ``screen_tolerance`` of the best screen fitness so far and
 its behaviour signature (its placements on the screen) is new. Its fitness is the mean
@@ -16,11 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from heuristics.evolve.config import EvaluatorConfig, ScenarioRef
 from heuristics.evolve.executor import Executor
+from heuristics.evolve.objectives import DERIVED_OBJECTIVES, objective_value
 
 __all__ = ["AUTO_OBJECTIVES", "Evaluation", "Evaluator", "signed_objective"]
 
@@ -46,6 +50,7 @@ class Evaluation:
         metrics: stage -> scenario label -> metric -> value.
         errors: what went wrong.
         signature: behaviour signature of the screen placements.
+        probe_signature: signature of the choices on the probe's recorded decisions.
         eval_s: wall-clock seconds spent in the sandbox.
     """
 
@@ -56,12 +61,14 @@ class Evaluation:
     errors: tuple[str, ...] = ()
     signature: int | None = None
     eval_s: float = 0.0
+    probe_signature: int | None = None
 
 
 def signed_objective(
     metrics: Mapping[str, float], protocol: str, objective: str, direction: str
 ) -> float:
-    """The metric the config optimises, negated when it is minimised.
+    """The metric (or derived objective, ``heuristics.evolve.objectives``) the config
+    optimises, negated when it is minimised.
 
     Raises:
         KeyError: when the simulator did not report the objective for this protocol.
@@ -71,8 +78,9 @@ def signed_objective(
         name, auto_direction = AUTO_OBJECTIVES[protocol]
         direction = auto_direction if direction == "auto" else direction
     if direction == "auto":
-        direction = "minimize" if name in _MINIMISED or name.startswith("stranded") else "maximize"
-    value = float(metrics[name])
+        minimised = name in _MINIMISED or name in DERIVED_OBJECTIVES or name.startswith("stranded")
+        direction = "minimize" if minimised else "maximize"
+    value = objective_value(metrics, name)
     return -value if direction == "minimize" else value
 
 
@@ -89,8 +97,38 @@ class Evaluator:
         *,
         best_screen: float | None,
         known_signatures: Iterable[int] = (),
+        known_probe_signatures: Iterable[int] = (),
     ) -> Evaluation:
-        """Screen ``source``; train it when it passes. Never raises for the candidate's faults."""
+        """Probe, screen and train ``source`` as far as it gets. Never raises for its faults."""
+        probe, error, spent = await self._probe(source)
+        if error is not None:
+            return Evaluation("failed", errors=(f"probe: {error}",), eval_s=spent)
+        if probe is not None and probe in set(known_probe_signatures):
+            return Evaluation("duplicate", errors=("same probe decisions as a known program",),
+                              eval_s=spent, probe_signature=probe)  # fmt: skip
+        evaluation = await self._cascade(source, best_screen, known_signatures)
+        return replace(evaluation, eval_s=evaluation.eval_s + spent, probe_signature=probe)
+
+    async def _probe(self, source: str) -> tuple[int | None, str | None, float]:
+        """(probe signature, sandbox error, seconds); no signature when the probe is off or
+        the candidate raised on a recorded decision (the screen then reports it)."""
+        if not self.config.probe_decisions:
+            return None, None, 0.0
+        task = {
+            "kind": "decisions",
+            "scenario": {**asdict(self.config.screen), "label": self.config.screen.label},
+            "decisions": self.config.probe_decisions,
+            "data_dir": self.config.data_dir,
+        }
+        result = await self.executor.run(source, task, self.config.screen_timeout_s)
+        if not result.ok or result.value is None:
+            return None, result.error or "no result", result.wall_s
+        signature = result.value.get("signature")
+        return (int(signature) if signature is not None else None), None, result.wall_s
+
+    async def _cascade(
+        self, source: str, best_screen: float | None, known_signatures: Iterable[int]
+    ) -> Evaluation:
         screen = await self._run(source, None, [self.config.screen], self.config.screen_timeout_s)
         spent = screen.get("_wall_s", 0.0)
         if "_error" in screen:
