@@ -54,6 +54,11 @@ Shape = tuple[int, int, int, int]
 _TERMINATED = ("Succeeded", "Failed")
 _CTX_REFRESH_S = 5.0
 """The reference shapes are relearned at most this often (they drift slowly)."""
+_CTX_DRIFT = 0.01
+"""A relearned context replaces the current one only when a reference shape appeared or
+went, or a shape's probability moved by more than this: each new context starts the
+fragmentation memo afresh (a cold pass over every node), and with pods coming and going
+the probabilities change a little at every refresh."""
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,8 @@ class ClusterCache:
                 _observed_workload(self._shapes),
                 self._config.reference_coverage,
             )
-            self._snapshot = replace(self._snapshot, ctx=ctx)
+            if _drifted(self._snapshot.ctx, ctx):
+                self._snapshot = replace(self._snapshot, ctx=ctx)
             self._ctx_stale, self._ctx_at = False, now
         return self._snapshot
 
@@ -312,6 +318,20 @@ class ClusterCache:
         except PlacementError as exc:
             log.warning("release %s: %s: rebuilding the node state", key, exc)
             self._snapshot = None
+
+
+def _drifted(old: Context, new: Context) -> bool:
+    """Whether ``new`` differs from ``old`` by more than :data:`_CTX_DRIFT`."""
+
+    def mix(ctx: Context) -> dict[Shape, float]:
+        columns = (ctx.shape_cpu_milli, ctx.shape_memory_mib, ctx.shape_num_gpu)
+        rows = zip(*(c.tolist() for c in (*columns, ctx.shape_gpu_milli)), strict=True)
+        return dict(zip(rows, ctx.shape_probability.tolist(), strict=True))
+
+    before, after = mix(old), mix(new)
+    if before.keys() != after.keys():
+        return True
+    return any(abs(after[shape] - p) > _CTX_DRIFT for shape, p in before.items())
 
 
 def build_snapshot(capacities: list[NodeCapacity], config: ExtenderConfig) -> Snapshot:

@@ -209,3 +209,25 @@ def test_a_forced_booking_keeps_the_gpu_totals_consistent() -> None:
     assert int(state.gpu_free[0]) == 0
     cache.apply_pod("DELETED", pod("a", gpus=1, node_name="g1"))
     assert int(cache.snapshot().state.gpu_free[0]) == 1000
+
+
+def test_the_reference_context_is_kept_until_the_pod_mix_really_moves() -> None:
+    # Every new context starts FGD's memo afresh; a pod more or less of a known shape
+    # must not cost that, a new shape or a shifted mix must.
+    now = [0.0]
+    cache = ClusterCache(CONFIG, clock=lambda: now[0])
+    cache.replace("nodes", [node("n1", cpu="64", memory="256Gi", gpus=8)])
+    cache.replace("pods", [pod(f"p{i}", cpu="1", memory="1Gi", gpus=1) for i in range(60)])
+    learned = cache.snapshot().ctx
+    assert learned.shape_probability.tolist() == [1.0]
+
+    cache.apply_pod("ADDED", pod("p60", cpu="1", memory="1Gi", gpus=1))
+    now[0] = 10.0
+    assert cache.snapshot().ctx is learned  # same shape, same mix
+
+    for i in range(40):
+        cache.apply_pod("ADDED", pod(f"web-{i}", cpu="2", memory="4Gi"))
+    now[0] = 20.0
+    relearned = cache.snapshot().ctx
+    assert relearned is not learned
+    assert sorted(relearned.shape_probability.tolist()) == pytest.approx([40 / 101, 61 / 101])
