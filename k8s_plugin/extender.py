@@ -140,8 +140,8 @@ class Extender:
         return reply
 
     def _guarded(self, verb: str, body: bytes) -> Reply:
-        synced = self.cache is not None and self.cache.synced
-        index = self.cache.snapshot().index_of if synced and self.cache else None
+        cache = self.cache
+        index = cache.snapshot().index_of if cache is not None and cache.synced else None
         try:
             args = decode_args(body, self.config.max_nodes_per_request, index)
         except WireError as exc:
@@ -284,9 +284,7 @@ class Extender:
         )
         if len(prepared.decision.candidates):
             return reasons
-        passing = np.zeros(len(state), dtype=bool)
-        passing[prepared.decision.candidates] = True
-        infeasible = prepared.requested[~passing[prepared.requested]].tolist()
+        infeasible = prepared.requested.tolist()  # no candidate passed: every known node
         # Detailed reasons cost a Python call per node: give them to the first few only.
         for index in infeasible[:_DETAILED_REASONS]:
             reason = fits(state, index, prepared.fit) or "cannot host the pod"
