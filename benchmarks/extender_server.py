@@ -22,7 +22,13 @@ from benchmarks.extender_cluster import cluster_objects
 from k8s_plugin.cache import ClusterCache
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.extender import Extender
-from k8s_plugin.server import build_app, build_extender, settle_heap, single_blas_thread
+from k8s_plugin.server import (
+    build_app,
+    build_extender,
+    settle_heap,
+    single_blas_thread,
+    warm_reference_shapes,
+)
 
 
 def _extender(nodes: int, mode: str) -> tuple[Extender, CollectorRegistry]:
@@ -43,10 +49,12 @@ async def _serve_aiohttp(extender: Extender, registry: CollectorRegistry, port: 
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
+    warming = asyncio.create_task(warm_reference_shapes(extender))  # as binforge serve does
     print(f"ready {port}", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
+    warming.cancel()
     await runner.cleanup()
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 
 from heuristics.contract import Pod
-from heuristics.feasibility import fits
+from heuristics.feasibility import fits, view
 from k8s_plugin.cache import ClusterCache, Snapshot, build_snapshot, pod_key
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.decision import Decision, counterfactual, decide, to_priorities
@@ -121,6 +121,37 @@ class Extender:
     def ready(self) -> bool:
         """True once the watch cache (if any) has synced."""
         return self.cache is None or self.cache.synced
+
+    def reference_pods(self) -> list[Pod]:
+        """The learned reference shapes as pods, likeliest first (empty without a cache)."""
+        if self.cache is None or not self.cache.synced:
+            return []
+        ctx = self.cache.snapshot().ctx
+        order = np.argsort(-np.asarray(ctx.shape_probability), kind="stable").tolist()
+        return [
+            Pod(
+                cpu_milli=int(ctx.shape_cpu_milli[i]),
+                memory_mib=int(ctx.shape_memory_mib[i]),
+                num_gpu=int(ctx.shape_num_gpu[i]),
+                gpu_milli=int(ctx.shape_gpu_milli[i]),
+            )
+            for i in order
+        ]
+
+    def warm(self, pod: Pod) -> None:
+        """Score ``pod`` on every node that can host it and drop the answer (never raises).
+
+        A heuristic's first call for a pod shape can be its slowest (FGD computes
+        fragmentation after placement on every node, then keeps it per shape): the server
+        calls this for the reference shapes, between requests, whenever they change, so
+        that pods of the usual shapes find the work done.
+        """
+        if self.cache is None or not self.cache.synced:
+            return
+        with self.cache.frozen() as snapshot:
+            nodes = view(snapshot.state, pod)
+            if len(nodes):
+                self.runner.run(self.slot.current.heuristic, pod, nodes, snapshot.ctx)
 
     # -- verbs ------------------------------------------------------------------------
 

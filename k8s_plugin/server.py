@@ -42,11 +42,15 @@ __all__ = [
     "serve",
     "settle_heap",
     "single_blas_thread",
+    "warm_reference_shapes",
 ]
 
 log = logging.getLogger("binforge.extender.server")
 
 _FILE_POLL_S = 1.0
+_WARM_POLL_S = 1.0
+_WARM_SHAPES = 64
+"""Reference shapes scored ahead of requests after each change (FGD remembers 256)."""
 _SETTLE_PERIOD_S = 300.0
 
 
@@ -147,6 +151,24 @@ async def _settle_when_synced(cache: ClusterCache) -> None:
         settle_heap()
 
 
+async def warm_reference_shapes(extender: Extender, poll_s: float = _WARM_POLL_S) -> None:
+    """Forever: whenever the learned reference shapes change, score each of the
+    likeliest :data:`_WARM_SHAPES` once (:meth:`Extender.warm`), yielding to requests
+    between shapes."""
+    seen: object = None
+    while True:
+        await asyncio.sleep(poll_s)
+        if extender.cache is None or not extender.cache.synced:
+            continue
+        ctx = extender.cache.snapshot().ctx
+        if ctx is seen:
+            continue
+        seen = ctx
+        for pod in extender.reference_pods()[:_WARM_SHAPES]:
+            extender.warm(pod)
+            await asyncio.sleep(0)
+
+
 async def _poll_file(extender: Extender) -> None:
     while True:
         await asyncio.sleep(_FILE_POLL_S)
@@ -192,6 +214,7 @@ async def serve(config: ExtenderConfig, registry: CollectorRegistry | None = Non
     tasks = [asyncio.create_task(_poll_file(extender))]
     if cache is not None:
         tasks.append(asyncio.create_task(_settle_when_synced(cache)))
+        tasks.append(asyncio.create_task(warm_reference_shapes(extender)))
     await stop.wait()
     log.info("shutting down: draining requests")
     for task in tasks:

@@ -337,3 +337,29 @@ def test_failed_nodes_explain_a_pod_only_when_it_fits_nowhere(mode: str) -> None
     reasons = nowhere.document["FailedNodes"]
     assert set(reasons) == set(NAMES)
     assert all(reason.startswith("binforge: ") and "cpu" in reason for reason in reasons.values())
+
+
+def test_the_server_scores_the_reference_shapes_before_pods_of_those_shapes_arrive() -> None:
+    import asyncio
+
+    from heuristics._fgd_memo import memo_for
+    from k8s_plugin.server import warm_reference_shapes
+
+    ext = extender(_filter_config(heuristic="fgd"))
+    pods = ext.reference_pods()
+    ctx = ext.cache.snapshot().ctx  # type: ignore[union-attr]
+    assert len(pods) == len(ctx.shape_probability) >= 2
+    assert pods[0].cpu_milli == int(ctx.shape_cpu_milli[np.argmax(ctx.shape_probability)])
+
+    async def warm_for_a_moment() -> None:
+        task = asyncio.create_task(warm_reference_shapes(ext, poll_s=0.01))
+        await asyncio.sleep(0.3)
+        task.cancel()
+
+    asyncio.run(warm_for_a_moment())
+    snapshot = ext.cache.snapshot()  # type: ignore[union-attr]
+    remembered = memo_for(snapshot.state, snapshot.ctx)._after  # FGD's per-shape memo
+    hostable = [p for p in pods if len(view(snapshot.state, p))]
+    assert hostable
+    for pod in hostable:
+        assert (pod.cpu_milli, pod.memory_mib, pod.num_gpu, pod.gpu_milli) in remembered
