@@ -239,6 +239,18 @@ def test_the_transfer_winner_places_exactly_like_first_fit_on_a_cpu_only_cluster
     assert np.array_equal(ours, first_fit)
 
 
+def test_the_cpu_transfer_winner_beats_tetris_and_kube_default_on_another_sources_machines(
+    trace_dir: Path,
+) -> None:
+    # trained on Alibaba 2017 batch tasks only; here Azure VMs on Google's mixed shapes
+    name = "azure-v1-2017:test@google-2019-cell-a:t86400"
+    scenario = keep_nodes(load_scenario(name, protocol="saturate"), 0.03)
+    objective = BY_NAME["transfer-cpu"].objective
+    ours = evaluate(scenario, "transfer-cpu", (0,), objective).value
+    assert ours > evaluate(scenario, "tetris", (0,), objective).value
+    assert ours > evaluate(scenario, "kube-default", (0,), objective).value
+
+
 def test_results_and_the_search_sandbox_simulate_the_same_share_of_nodes() -> None:
     from heuristics.evolve.campaigns import _load
     from heuristics.evolve.config import ScenarioRef
