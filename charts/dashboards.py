@@ -75,6 +75,26 @@ def _timeseries(
     return panel
 
 
+def _label_variable(name: str, label: str, metric: str) -> dict[str, Any]:
+    """A multi-select variable over the values of label ``name`` of ``metric``."""
+    values = f"label_values({metric}, {name})"
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": _DATASOURCE,
+        "query": {"query": values, "refId": name},
+        "definition": values,
+        "includeAll": True,
+        "multi": True,
+        "allValue": ".*",
+        "current": {},
+        "refresh": 2,
+        "sort": 1,
+        "hide": 0,
+    }
+
+
 def _variables(*, with_resource: bool, with_profile: bool) -> list[dict[str, Any]]:
     variables: list[dict[str, Any]] = [
         {
@@ -86,43 +106,10 @@ def _variables(*, with_resource: bool, with_profile: bool) -> list[dict[str, Any
             "hide": 0,
             "refresh": 1,
         },
-        {
-            "name": "job",
-            "label": "Extender job",
-            "type": "query",
-            "datasource": _DATASOURCE,
-            "query": {"query": "label_values(binforge_cache_objects, job)", "refId": "job"},
-            "definition": "label_values(binforge_cache_objects, job)",
-            "includeAll": True,
-            "multi": True,
-            "allValue": ".*",
-            "current": {},
-            "refresh": 2,
-            "sort": 1,
-            "hide": 0,
-        },
+        _label_variable("job", "Extender job", "binforge_cache_objects"),
     ]
     if with_resource:
-        variables.append(
-            {
-                "name": "resource",
-                "label": "Resource",
-                "type": "query",
-                "datasource": _DATASOURCE,
-                "query": {
-                    "query": "label_values(binforge_stranded_capacity, resource)",
-                    "refId": "resource",
-                },
-                "definition": "label_values(binforge_stranded_capacity, resource)",
-                "includeAll": True,
-                "multi": True,
-                "allValue": ".*",
-                "current": {},
-                "refresh": 2,
-                "sort": 1,
-                "hide": 0,
-            }
-        )
+        variables.append(_label_variable("resource", "Resource", "binforge_stranded_capacity"))
     if with_profile:
         variables.append(
             {

@@ -171,14 +171,19 @@ class Extender:
         return reply
 
     def _guarded(self, verb: str, body: bytes) -> Reply:
-        cache = self.cache
-        index = cache.snapshot().index_of if cache is not None and cache.synced else None
+        with self._held() as cached:
+            index = cached.index_of if cached is not None else None
+            try:
+                args = decode_args(body, self.config.max_nodes_per_request, index)
+            except WireError as exc:
+                return Reply(400, {"Error": f"{verb}: {exc}"})
+            return self._verb(verb, args, cached)
+
+    def _verb(self, verb: str, args: ExtenderArgs, cached: Snapshot | None) -> Reply:
         try:
-            args = decode_args(body, self.config.max_nodes_per_request, index)
-        except WireError as exc:
-            return Reply(400, {"Error": f"{verb}: {exc}"})
-        try:
-            return self._filter(args) if verb == "filter" else self._prioritize(args)
+            if verb == "filter":
+                return self._filter(args, cached)
+            return self._prioritize(args, cached)
         except _BadRequest as exc:
             return Reply(400, {"Error": f"{verb}: {exc}"})
         except Exception:
@@ -194,19 +199,26 @@ class Extender:
     # -- shared steps -----------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _cluster(self, args: ExtenderArgs) -> Iterator[Snapshot]:
-        """The cluster to decide on: the watch cache (held still), or the request's nodes."""
-        if self.cache is not None:
-            with self.cache.frozen() as snapshot:
-                yield snapshot
+    def _held(self) -> Iterator[Snapshot | None]:
+        """The synced watch cache's cluster, unchanged by watch events for the whole
+        request (names are resolved against it while decoding), or None."""
+        if self.cache is None or not self.cache.synced:
+            yield None
             return
+        with self.cache.frozen() as snapshot:
+            yield snapshot
+
+    def _cluster(self, args: ExtenderArgs, cached: Snapshot | None) -> Snapshot:
+        """The cluster to decide on: the watch cache's, or the request's nodes."""
+        if cached is not None:
+            return cached
         if args.nodes is None:
             raise _BadRequest("NodeNames: this extender has no node cache; send full Nodes")
         try:
             capacities = [node_capacity(node, self.config) for node in args.nodes]
         except ResourceError as exc:
             raise _BadRequest(f"Nodes: {exc}") from exc
-        yield build_snapshot(capacities, self.config)
+        return build_snapshot(capacities, self.config)
 
     def _prepare(
         self, snapshot: Snapshot, args: ExtenderArgs, deciding: bool, scoring: bool = True
@@ -238,8 +250,8 @@ class Extender:
     ) -> _Prepared:
         key = pod_key(args.pod)
         names = args.node_names
-        positions = args.positions
-        if positions is None or args.index is not snapshot.index_of:  # not, or another list
+        positions = args.positions  # resolved while decoding, against the held cache
+        if positions is None:  # full Nodes without a cache: the snapshot was built from them
             lookup = map(snapshot.index_of.get, names, itertools.repeat(-1))
             positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
         unknown: tuple[str, ...] = ()
@@ -326,18 +338,18 @@ class Extender:
 
     # -- filter and prioritize ---------------------------------------------------------
 
-    def _filter(self, args: ExtenderArgs) -> Reply:
+    def _filter(self, args: ExtenderArgs, cached: Snapshot | None) -> Reply:
         mode = self.config.mode
-        if not self.ready:
+        if self.cache is not None and cached is None:  # not synced when the request came
             self.metrics.decisions.labels(mode, "not_ready").inc()
             return Reply(200, filter_result(args, args.node_names, {}))
-        with self._cluster(args) as snapshot:
-            prepared = self._prepare(
-                snapshot, args, deciding=mode in ("filter", "shadow"), scoring=mode != "score"
-            )
-            if mode == "shadow":
-                return Reply(200, filter_result(args, args.node_names, {}))
-            failed = self._failed(prepared)
+        snapshot = self._cluster(args, cached)
+        prepared = self._prepare(
+            snapshot, args, deciding=mode in ("filter", "shadow"), scoring=mode != "score"
+        )
+        if mode == "shadow":
+            return Reply(200, filter_result(args, args.node_names, {}))
+        failed = self._failed(prepared)
         decision = prepared.decision
         names = snapshot.state.names
         if mode == "filter" and decision.chosen is not None:
@@ -352,11 +364,11 @@ class Extender:
         passing = list(itertools.compress(args.node_names, feasible[prepared.positions].tolist()))
         return Reply(200, filter_result(args, passing, failed))
 
-    def _prioritize(self, args: ExtenderArgs) -> Reply:
-        if self.config.mode == "shadow" or not self.ready:
+    def _prioritize(self, args: ExtenderArgs, cached: Snapshot | None) -> Reply:
+        if self.config.mode == "shadow" or (self.cache is not None and cached is None):
             return Reply(200, host_priority_list(args))
-        with self._cluster(args) as snapshot:
-            prepared = self._prepare(snapshot, args, deciding=self.config.mode == "score")
+        snapshot = self._cluster(args, cached)
+        prepared = self._prepare(snapshot, args, deciding=self.config.mode == "score")
         decision = prepared.decision
         if decision.scores is None:
             return Reply(200, host_priority_list(args))

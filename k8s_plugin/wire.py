@@ -51,14 +51,12 @@ class ExtenderArgs:
         nodes: the full Node objects when the request carried ``Nodes`` (else None).
         positions: when :func:`decode_args` was given a node index: each name's index
             in it, -1 for a name it does not hold (else None).
-        index: that node index.
     """
 
     pod: Mapping[str, Any]
     node_names: tuple[str, ...]
     nodes: tuple[Mapping[str, Any], ...] | None
     positions: IntArray | None = field(default=None, compare=False)
-    index: Mapping[str, int] | None = field(default=None, compare=False)
 
     @functools.cached_property
     def name_set(self) -> frozenset[str]:
@@ -125,7 +123,7 @@ def decode_args(
     else:
         lookup = map(index.get, names, itertools.repeat(-1))
         positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
-        args = ExtenderArgs(pod, names, nodes, positions, index)
+        args = ExtenderArgs(pod, names, nodes, positions)
         known = positions[positions >= 0]
         unknown = list(itertools.compress(names, (positions < 0).tolist()))
         unique = len(set(unknown)) == len(unknown) and (

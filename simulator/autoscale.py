@@ -20,6 +20,7 @@ import simpy
 from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Scenario, Workload
 from heuristics.contract import Heuristic, NodeState, Pod
 from heuristics.fragmentation import make_context
+from simulator.elastic import bin_metrics
 from simulator.options import SimulationOptions
 from simulator.placement import Placer, hostable, pods_of
 from simulator.results import SimulationResult
@@ -104,14 +105,9 @@ def elastic_pack(
     bound = _l1_bound(workload.take(np.flatnonzero(can_host)), nodes, 0)
     metrics = {
         **placer.pod_counts(placements, can_host),
-        "bins_used_mean": opened,
         "nodes_used_max": opened,
-        "l1_bound_mean": bound,
-        "excess_percent": 100.0 * (opened - bound) / bound if bound else 0.0,
+        **bin_metrics(opened, bound, heuristic_failed=placer.heuristic_errors > 0),
     }
-    if placer.heuristic_errors:
-        # Pods a failing heuristic left out would make the packing look better than it is.
-        del metrics["excess_percent"]
     return SimulationResult(
         scenario=scenario.name,
         policy="",

@@ -37,7 +37,7 @@ from heuristics.fragmentation import make_context
 from simulator.options import SimulationOptions
 from simulator.results import SimulationResult
 
-__all__ = ["integer_scale", "pack_instance", "pack_instances"]
+__all__ = ["bin_metrics", "integer_scale", "pack_instance", "pack_instances"]
 
 _BUCKETS = 64
 _DENSE_CANDIDATES = 2048
@@ -161,6 +161,15 @@ def pack_instance(
     return opened, placements
 
 
+def bin_metrics(bins: float, bound: float, *, heuristic_failed: bool) -> dict[str, float]:
+    """Bins used, the L1 lower bound and FunSearch's excess over it in percent; no excess
+    when the heuristic failed (pods it left out would make the packing look better)."""
+    metrics = {"bins_used_mean": bins, "l1_bound_mean": bound}
+    if not heuristic_failed:
+        metrics["excess_percent"] = 100.0 * (bins - bound) / bound if bound else 0.0
+    return metrics
+
+
 def _heuristic_error(exc: BaseException, where: str) -> HeuristicError:
     if isinstance(exc, HeuristicError):
         return HeuristicError(f"heuristic on {where}: {exc}")
@@ -195,13 +204,8 @@ def pack_instances(
         "pods_unschedulable": 0,
         "heuristic_errors": failed,
         "decisions": items,
-        "bins_used_mean": bins_mean,
-        "l1_bound_mean": bound_mean,
-        "excess_percent": 100.0 * (bins_mean - bound_mean) / bound_mean if bound_mean else 0.0,
+        **bin_metrics(bins_mean, bound_mean, heuristic_failed=failed > 0),
     }
-    if failed:
-        # Items a failing heuristic left out would make the packing look better than it is.
-        del metrics["excess_percent"]
     return SimulationResult(
         scenario=scenario.name,
         policy="",

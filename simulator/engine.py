@@ -339,19 +339,10 @@ def _result(
         **delay_percentiles(delays),
     }
     if rows:
-        for key in (
-            "gpu_alloc_percent",
-            "cpu_alloc_percent",
-            "memory_alloc_percent",
-            "stranded_gpu_share",
-            "stranded_cpu_share",
-            "stranded_memory_share",
-        ):
-            values = [row[key] for row in rows]
+        for key in _CURVES:  # time averages: gpu_alloc_percent, ..., pods_pending_mean
             name = key if key.endswith("_percent") else f"{key}_mean"
-            metrics[name] = float(np.mean(values))
+            metrics[name] = float(np.mean([row[key] for row in rows]))
         metrics["nodes_used_max"] = max(row["nodes_used"] for row in rows)
-        metrics["pods_pending_mean"] = float(np.mean([row["pods_pending"] for row in rows]))
         has_gpus = scenario.cluster is not None and int(scenario.cluster.gpu_count.sum()) > 0
         headline = "gpu" if has_gpus else "cpu"
         metrics["stranded_share_mean"] = metrics[f"stranded_{headline}_share_mean"]

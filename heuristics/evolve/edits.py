@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from heuristics.safety import ENTRY_POINT, UnsafeCodeError, check_source
 
@@ -45,14 +45,7 @@ FailureReason = Literal[
     "syntax_error",
     "unsafe_code",
 ]
-FAILURE_REASONS: tuple[FailureReason, ...] = (
-    "no_code",
-    "missing_function",
-    "ambiguous_search",
-    "search_not_found",
-    "syntax_error",
-    "unsafe_code",
-)
+FAILURE_REASONS: tuple[FailureReason, ...] = get_args(FailureReason)
 
 
 @dataclass(frozen=True)
