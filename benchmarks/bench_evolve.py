@@ -29,7 +29,7 @@ from heuristics.evolve.config import (
     ScenarioRef,
 )
 from heuristics.evolve.engine import Engine
-from heuristics.evolve.gp import SEED_SOURCES
+from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.sandbox import Sandbox
 
 RUN_S = 60.0

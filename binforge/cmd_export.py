@@ -1,4 +1,5 @@
-"""``binforge export RUN_DIR --name NAME``: save a run's winner as a named heuristic."""
+"""``binforge export RUN_DIR --name NAME [--program ID]``: save a run's winner (or a
+chosen program) as a named heuristic."""
 
 from __future__ import annotations
 
@@ -21,12 +22,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--name", required=True, help="winner name: lower-case [a-z0-9_-]")
     parser.add_argument("--dest", type=Path, help=f"directory to write to (default {WINNERS_DIR})")
     parser.add_argument("--force", action="store_true", help="replace an existing winner file")
+    parser.add_argument(
+        "--program", type=int, metavar="ID", help="export program #ID instead of the run's best"
+    )
     parser.set_defaults(func=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
     try:
-        path = export_winner(args.run_dir, args.name, dest=args.dest, force=args.force)
+        path = export_winner(
+            args.run_dir, args.name, dest=args.dest, force=args.force, program=args.program
+        )
     except (ExportError, RunDirError) as exc:
         raise UserError(str(exc)) from exc
     except OSError as exc:

@@ -40,6 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cluster_traces.scenarios import TRACE_DIR_ENV
+
 __all__ = ["Sandbox", "SandboxLimits", "SandboxResult"]
 
 _STARTUP_LOG = "worker-startup.log"
@@ -253,6 +255,8 @@ class Sandbox:
         env = {**os.environ, **{name: "1" for name in _THREAD_ENV}}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(_import_roots())
+        if env.get(TRACE_DIR_ENV):  # the worker runs in its scratch directory
+            env[TRACE_DIR_ENV] = os.path.abspath(env[TRACE_DIR_ENV])
         try:
             with open(os.path.join(scratch.name, _STARTUP_LOG), "wb") as log:
                 process = subprocess.Popen(

@@ -91,6 +91,27 @@ def test_a_run_records_every_sample_and_scores_the_seeds(tmp_path: Path) -> None
     assert seeds[0] == 4 and seeds[1] is not None  # 2 seeds x 2 islands, all scored
 
 
+def test_spread_seeding_starts_each_seed_on_its_own_islands(tmp_path: Path) -> None:
+    config = replace(
+        TINY,
+        seed_heuristics=("best-fit-cpu", "first-fit", "worst-fit"),
+        database=replace(TINY.database, islands=4, seed_islands="spread"),
+        budget=replace(TINY.budget, samples=2),
+    )
+    _run(config, tmp_path / "run")
+    db = sqlite3.connect(tmp_path / "run" / DATABASE_FILE)
+    homes = db.execute(
+        "SELECT proposer, GROUP_CONCAT(island) FROM programs WHERE kind='seed'"
+        " GROUP BY proposer ORDER BY proposer"
+    ).fetchall()
+    # seed k on island k mod 4; the fourth island cycles back to the first seed
+    assert [(p, sorted(int(i) for i in islands.split(","))) for p, islands in homes] == [
+        ("seed:best-fit-cpu", [0, 3]),
+        ("seed:first-fit", [1]),
+        ("seed:worst-fit", [2]),
+    ]
+
+
 def test_a_gp_run_with_a_fixed_seed_is_reproducible(tmp_path: Path) -> None:
     _run(TINY, tmp_path / "a")
     _run(replace(TINY, executor=ExecutorConfig(workers=1, proposals_in_flight=2)), tmp_path / "b")

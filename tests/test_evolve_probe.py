@@ -26,8 +26,8 @@ from heuristics.evolve.config import (
 from heuristics.evolve.database import ProgramDatabase
 from heuristics.evolve.evaluator import Evaluator
 from heuristics.evolve.executor import LocalExecutor
-from heuristics.evolve.gp import SEED_SOURCES
 from heuristics.evolve.probe import probe_signature, recorded_decisions
+from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.safety import compile_heuristic
 from heuristics.sandbox import SandboxLimits
 

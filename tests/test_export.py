@@ -110,3 +110,20 @@ def test_the_cli_exports_and_reports_bad_names_with_status_2(
     assert (tmp_path / "packer-d.py").is_file()
     assert main(["export", str(run_dir), "--name", "Bad Name", "--dest", str(tmp_path)]) == 2
     assert "binforge export: error: winner name 'Bad Name'" in capsys.readouterr().err
+
+
+def test_a_program_chosen_by_id_is_exported_without_the_best_programs_comparison(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    path = export_winner(run_dir, "chosen", dest=tmp_path, now=WHEN, program=1)
+    header = path.read_text(encoding="utf-8").split("import numpy", 1)[0]
+    assert "program: #1 (sample None" in header
+    assert "chosen by program id; the run's recorded comparison is of its best, #12" in header
+    assert "against the baselines" not in header  # those numbers are the best program's
+    assert callable(Registry(winners_dir=tmp_path).resolve("chosen").heuristic)
+
+
+def test_an_unknown_program_id_is_refused_with_its_number(run_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match=r"program #999: not in the run"):
+        export_winner(run_dir, "nothing", dest=tmp_path, program=999)
+    assert not (tmp_path / "nothing.py").exists()

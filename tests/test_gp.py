@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import random
 
+import numpy as np
+
+from cluster_traces.scenarios import load_scenario
 from heuristics.evolve.config import EvolutionConfig, GPConfig
-from heuristics.evolve.gp import SEED_SOURCES, mutate_source
+from heuristics.evolve.gp import mutate_source
 from heuristics.evolve.proposer import Parent, ProposalRequest, create
+from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.safety import check_source, compile_heuristic
+from simulator import simulate
 
 
 def _request(seed: int) -> ProposalRequest:
@@ -60,3 +66,79 @@ def test_a_parent_that_fails_the_safety_check_yields_an_error_not_a_crash() -> N
     proposal = asyncio.run(proposer.propose(bad))
     assert proposal.source is None
     assert proposal.error is not None and "import os" in proposal.error
+
+
+def _functions(source: str) -> dict[str, ast.FunctionDef]:
+    return {s.name: s for s in ast.parse(source).body if isinstance(s, ast.FunctionDef)}
+
+
+def test_a_blend_keeps_the_donor_whole_and_adds_it_to_the_parents_score() -> None:
+    config = GPConfig(blend_rate=1.0, max_nodes=900)
+    donor = _functions(SEED_SOURCES["kube-default"])["score"]
+    scenario = load_scenario("synthetic")
+    for seed in range(6):
+        child = mutate_source(
+            [SEED_SOURCES["fgd"], SEED_SOURCES["kube-default"]],
+            random.Random(seed),
+            config,
+            crossover=True,
+        )
+        functions = _functions(child)
+        assert set(functions) == {"blend_1", "score"}
+        assert [ast.dump(s) for s in functions["blend_1"].body] == [ast.dump(s) for s in donor.body]
+        assert "blend_1(pod, nodes, ctx)" in ast.unparse(functions["score"])
+        with np.errstate(all="ignore"):
+            result = simulate(scenario, compile_heuristic(child), seed=0)
+        assert len(result.placements) > 100
+    again = mutate_source(
+        [child, SEED_SOURCES["worst-fit"]], random.Random(9), config, crossover=True
+    )
+    assert set(_functions(again)) == {"blend_1", "blend_2", "score"}
+
+
+def test_without_a_blend_rate_crossovers_only_graft_expressions() -> None:
+    for seed in range(20):
+        child = mutate_source(
+            [SEED_SOURCES["tetris"], SEED_SOURCES["kube-default"]],
+            random.Random(seed),
+            GPConfig(),
+            crossover=True,
+        )
+        assert set(_functions(child)) == {"score"}
+
+
+def _axes(source: str) -> set[object]:
+    return {
+        k.value.value
+        for k in ast.walk(ast.parse(source))
+        if isinstance(k, ast.keyword) and k.arg == "axis" and isinstance(k.value, ast.Constant)
+    }
+
+
+def test_keep_structure_leaves_array_shaping_constants_alone() -> None:
+    config = GPConfig(max_nodes=900, keep_structure=True)
+    children = [mutate_source([SEED_SOURCES["fgd"]], random.Random(i), config) for i in range(40)]
+    assert all(_axes(child) == {1} for child in children)
+    loose = [mutate_source([SEED_SOURCES["fgd"]], random.Random(i), GPConfig(max_nodes=900))
+             for i in range(40)]  # fmt: skip
+    assert any(_axes(child) != {1} for child in loose)  # without it, some break the shapes
+
+
+def _whole_score_features(config: GPConfig) -> int:
+    """Children of tetris whose returned score is the parent's plus or minus a feature."""
+    count = 0
+    for i in range(60):
+        child = mutate_source([SEED_SOURCES["tetris"]], random.Random(i), config)
+        returned = next(n for n in ast.walk(ast.parse(child)) if isinstance(n, ast.Return))
+        assert isinstance(returned.value, ast.Call)  # the guard
+        inner = returned.value.args[0]
+        assert isinstance(inner, ast.BinOp)
+        left = inner.left
+        count += isinstance(left, ast.BinOp) and ast.unparse(left.left) == "cpu + mem + gpu"
+    return count
+
+
+def test_score_feature_share_puts_feature_insertions_on_the_whole_score() -> None:
+    assert _whole_score_features(GPConfig(score_feature_share=1.0)) > 2 * _whole_score_features(
+        GPConfig()
+    )

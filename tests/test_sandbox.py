@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,18 @@ def test_the_simulate_task_returns_metrics_and_a_behaviour_signature() -> None:
     )
     assert values[1]["signature"] == values[2]["signature"] != values[0]["signature"]
     assert values[1]["simulate_s"] < results[1].wall_s
+
+
+def test_a_relative_trace_directory_still_finds_the_traces(
+    trace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the worker runs in a scratch directory, so a relative BINFORGE_TRACE_DIR (as the
+    # README and .ci/run set it) must reach it made absolute
+    monkeypatch.chdir(trace_dir.parent)
+    monkeypatch.setenv("BINFORGE_TRACE_DIR", os.path.relpath(trace_dir))
+    ref = {"name": "alibaba-v2017:loaded-70", "seeds": [0], "label": "v"}
+    task = {"kind": "simulate", "scenarios": [ref]}
+    with Sandbox(workers=1, limits=SandboxLimits(preload=(ref,))) as box:
+        result = box.run(None, task, 60, heuristic="first-fit")
+    assert result.ok, result.error
+    assert result.value is not None and result.value["metrics"]["v"]["pods_arrived"] > 1000

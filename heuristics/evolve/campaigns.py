@@ -128,10 +128,14 @@ CAMPAIGNS: tuple[Campaign, ...] = (
     ),
     Campaign(
         name="replay",
-        winner="replay-spread",  # search seed 1: the better validation score of two seeds
-        # kube-default first: the guards are checked against it
+        # second attempt, search seed 1's program #479: the best validation score of the
+        # five best distinct programs of each of three searches (docs/results.md)
+        winner="replay-fgd-spread",
+        # kube-default first: the guards are checked against it; replay-spread: the first
+        # attempt's winner
         baselines=(
             "kube-default",
+            "replay-spread",
             "best-fit",
             "first-fit",
             "most-allocated",
@@ -140,8 +144,8 @@ CAMPAIGNS: tuple[Campaign, ...] = (
             "fgd",
             "volcano-binpack",
         ),
-        # windows and node subsets the search never saw; the whole campaign takes about
-        # 90 s of CPU (1.5 to 3 minutes on the shared two-core machine)
+        # windows and node subsets the search never saw; the whole campaign took 83 s on
+        # the shared two-core machine
         test=(
             *(ScenarioRef(f"alibaba-gpu-v2023:loaded-{k}") for k in (4, 5, 6)),
             *(ScenarioRef(f"alibaba-v2017:loaded-{k}") for k in (20, 55, 85)),
@@ -153,7 +157,7 @@ CAMPAIGNS: tuple[Campaign, ...] = (
             "lower is better)"
         ),
         guards=("pods_failed", "pods_pending_mean"),
-        scenario_seeds=(0, 1, 2),
+        scenario_seeds=(0, 1, 2, 3, 4),
         decimals=4,
     ),
     Campaign(

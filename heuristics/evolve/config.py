@@ -145,12 +145,26 @@ class GPConfig:
         mutations_max: most mutations applied to one child (at least one is).
         constant_sigma: relative standard deviation of constant perturbations.
         max_nodes: children larger than this many syntax nodes are shrunk or dropped.
+        blend_rate: share of crossovers that are *blends*: the donor's whole ``score``
+            kept as a function and added to the parent's, ``E + w * blend_k(...)``, with
+            ``w`` log-uniform over 10^-6..10^2 (a tie-breaker up to a dominant term).
+            0 (the default) keeps every crossover an expression graft.
+        score_feature_share: share of feature insertions that go on the whole returned
+            score (``score ± w * feature``: a secondary criterion or tie-breaker for
+            the parent's ranking) rather than on a random inner expression.
+        keep_structure: leave alone the constants that shape arrays rather than score
+            (``axis=``, slices, arguments of ``len``, ``int`` and array constructors):
+            changing them only ever breaks a child. False keeps the first campaigns'
+            behaviour, so their recorded runs replay exactly.
     """
 
     crossover_rate: float = 0.3
     mutations_max: int = 3
     constant_sigma: float = 0.3
     max_nodes: int = 400
+    blend_rate: float = 0.0
+    score_feature_share: float = 0.0
+    keep_structure: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,10 @@ class DatabaseConfig:
         migration_period: samples between migrations of each island's best to a neighbour.
         reset_period: samples between resets of the weaker half of the islands from the best.
         archive_bins: bins per behaviour descriptor of the MAP-Elites archive.
+        seed_islands: ``all`` puts every seed on every island; ``spread`` puts seed k on
+            island k mod islands only (cycling through the seeds when there are more
+            islands than seeds), so a seed that scores poorly on its own is still
+            mutated on its island instead of losing every parent draw to a stronger one.
     """
 
     islands: int = 4
@@ -187,6 +205,7 @@ class DatabaseConfig:
     migration_period: int = 40
     reset_period: int = 120
     archive_bins: int = 5
+    seed_islands: Literal["all", "spread"] = "all"
 
 
 @dataclass(frozen=True)
@@ -241,6 +260,12 @@ class EvaluatorConfig:
             the screen (:mod:`heuristics.evolve.probe`); a candidate that chooses like a
             known program on all of them is a duplicate without a screen run. 0 turns
             the probe off.
+        reference: a registered heuristic (e.g. ``kube-default``); when set, each
+            scenario's objective counts relative to the reference's on that scenario
+            (the reference scores -1 when the objective is minimised, +1 when maximised)
+            and ``regression_penalty`` times the shortfall is subtracted on every
+            scenario where the candidate does worse than it. None: absolute objectives.
+        regression_penalty: see ``reference``; 0 turns the penalty off.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
         memory_limit_mib: address-space limit of a sandbox worker.
@@ -254,6 +279,8 @@ class EvaluatorConfig:
     direction: Literal["auto", "maximize", "minimize"] = "auto"
     screen_tolerance: float = 0.05
     probe_decisions: int = 0
+    reference: str | None = None
+    regression_penalty: float = 0.0
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
@@ -459,6 +486,12 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(0 <= config.gp.crossover_rate <= 1, "gp.crossover_rate", "expected 0..1")
     need(config.gp.mutations_max >= 1, "gp.mutations_max", "expected >= 1")
     need(config.gp.max_nodes >= 20, "gp.max_nodes", "expected >= 20")
+    need(0.0 <= config.gp.blend_rate <= 1.0, "gp.blend_rate", "expected a value in [0, 1]")
+    need(0.0 <= config.gp.score_feature_share <= 1.0, "gp.score_feature_share",
+         "expected a value in [0, 1]")  # fmt: skip
+    need(config.evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
+    need(not config.evaluator.regression_penalty or config.evaluator.reference is not None,
+         "evaluator.regression_penalty", "needs evaluator.reference (a registered heuristic)")  # fmt: skip
     need(config.prompt.parents >= 1, "prompt.parents", "expected >= 1")
     need(0 <= config.prompt.diff_share <= 1, "prompt.diff_share", "expected 0..1")
     db = config.database

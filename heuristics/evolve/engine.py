@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from heuristics.evolve import proposer as proposers
-from heuristics.evolve.config import EvolutionConfig
+from heuristics.evolve.config import DatabaseConfig, EvolutionConfig
 from heuristics.evolve.database import Program, ProgramDatabase, ast_hash
 from heuristics.evolve.evaluator import Evaluation, Evaluator
 from heuristics.evolve.executor import Executor, make_executor
-from heuristics.evolve.gp import SEED_SOURCES
 from heuristics.evolve.proposer import Parent, Proposal, ProposalRequest, Proposer
+from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.safety import UnsafeCodeError, check_source
 from heuristics.sandbox import SandboxLimits
 
@@ -147,6 +147,7 @@ class Engine:
         else:
             self.db.set_meta("config", _jsonable(asdict(self.config)))
             self.db.set_meta("proposer", self.config.proposer)
+        await self.evaluator.calibrate()
         if self.db.meta("seeded") is None:
             await self._seed()
             self.db.set_meta("seeded", True)
@@ -203,9 +204,12 @@ class Engine:
         evaluations = await asyncio.gather(
             *(self.evaluator.evaluate(src, best_screen=None) for src in sources.values())
         )
-        for (name, source), outcome in zip(sources.items(), evaluations, strict=True):
+        homes = _seed_islands(len(sources), self.config.database)
+        for (name, source), outcome, islands in zip(
+            sources.items(), evaluations, homes, strict=True
+        ):
             self._account(outcome)
-            for island in range(self.config.database.islands):
+            for island in islands:
                 program_id = self.db.add(sample=None, island=island, status="proposed",
                                          kind="seed", source=source, proposer=f"seed:{name}")  # fmt: skip
                 self._store(program_id, outcome)
@@ -344,6 +348,14 @@ class Engine:
         )
         end = "\n" if final or not tty else ""
         print(("\r" if tty else "") + line, end=end, file=self._progress, flush=True)
+
+
+def _seed_islands(seeds: int, database: DatabaseConfig) -> list[range | list[int]]:
+    """The islands each of ``seeds`` seeds starts on (``DatabaseConfig.seed_islands``)."""
+    islands = database.islands
+    if database.seed_islands == "all" or seeds == 0:
+        return [range(islands)] * seeds
+    return [[i for i in range(islands) if i % seeds == k % islands] for k in range(seeds)]
 
 
 def _flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:

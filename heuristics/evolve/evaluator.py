@@ -90,6 +90,33 @@ class Evaluator:
     def __init__(self, config: EvaluatorConfig, executor: Executor) -> None:
         self.config = config
         self.executor = executor
+        self._reference: dict[str, float] = {}
+
+    async def calibrate(self) -> None:
+        """Score ``config.reference`` on the screen, training and validation scenarios,
+        against which every later fitness is relative (nothing to do without one).
+
+        Raises:
+            RuntimeError: the reference failed in the sandbox, or scored 0 on a scenario
+                (a relative objective would be undefined there).
+        """
+        name = self.config.reference
+        if name is None:
+            return
+        refs = {ref.label: ref for ref in (self.config.screen, *self.config.train,
+                                           *self.config.validation)}  # fmt: skip
+        timeout = self.config.train_timeout_s * max(1, len(refs))
+        reply = await self._run(None, name, refs.values(), timeout)
+        if "_error" in reply:
+            raise RuntimeError(f"evaluator.reference {name!r}: {reply['_error']}")
+        for label in refs:
+            value = self._signed(reply, label)
+            if not math.isfinite(value) or value == 0:
+                raise RuntimeError(
+                    f"evaluator.reference {name!r} scores {value} on {label}: expected a "
+                    "finite non-zero objective to be relative to"
+                )
+            self._reference[label] = value
 
     async def evaluate(
         self,
@@ -202,14 +229,22 @@ class Evaluator:
             return {"_error": result.error or "no result", "_wall_s": result.wall_s}
         return {**result.value, "_wall_s": result.wall_s}
 
+    def _signed(self, reply: Mapping[str, Any], label: str) -> float:
+        return signed_objective(
+            reply["metrics"][label], reply["protocols"][label],
+            self.config.objective, self.config.direction,
+        )  # fmt: skip
+
     def _fitness(self, reply: Mapping[str, Any], refs: Iterable[ScenarioRef]) -> float:
-        values = [
-            signed_objective(
-                reply["metrics"][ref.label], reply["protocols"][ref.label],
-                self.config.objective, self.config.direction,
-            )
-            for ref in refs
-        ]  # fmt: skip
+        refs = list(refs)
+        values = [self._signed(reply, ref.label) for ref in refs]
+        if self._reference:
+            # relative to the reference (which scores +-1), and each shortfall penalised
+            scale = [abs(self._reference[ref.label]) for ref in refs]
+            values = [v / s for v, s in zip(values, scale, strict=True)]
+            floor = [self._reference[ref.label] / s for ref, s in zip(refs, scale, strict=True)]
+            values = [v - self.config.regression_penalty * max(0.0, f - v)
+                      for v, f in zip(values, floor, strict=True)]  # fmt: skip
         fitness = sum(values) / len(values)
         if not math.isfinite(fitness):
             raise ValueError(f"fitness is not finite: {fitness}")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from heuristics.evolve.database import Program
 from heuristics.evolve.run_record import WINNER, RunDirError, RunRecord, load_run
 from heuristics.registry import REGISTRY, WINNERS_DIR, Registry
 from heuristics.safety import UnsafeCodeError, check_source
@@ -46,10 +47,14 @@ def validate_name(name: str) -> str:
     return name
 
 
-def provenance_header(record: RunRecord, name: str, exported_at: datetime) -> str:
-    """The comment block written above the winner's source."""
-    winner = record.winner
+def provenance_header(
+    record: RunRecord, name: str, exported_at: datetime, program: Program | None = None
+) -> str:
+    """The comment block written above the winner's source (``program``: another of the
+    run's programs than its winner, chosen by the user)."""
+    winner = program or record.winner
     assert winner is not None
+    chosen = winner is not record.winner
     lines = [
         f"binforge winner {name!r}, exported {exported_at:%Y-%m-%d %H:%M UTC}",
         f"run: {record.run_dir.resolve()}",
@@ -58,9 +63,12 @@ def provenance_header(record: RunRecord, name: str, exported_at: datetime) -> st
         + (f", model {winner.model}" if winner.model else ""),
         f"training fitness (higher is better): {_fmt(winner.score)}",
     ]
+    if chosen:
+        best = record.winner.id if record.winner is not None else "none"
+        lines.append(f"chosen by program id; the run's recorded comparison is of its best, #{best}")
     for stage, title in (("train", "training"), ("validation", "held-out validation")):
         rows = _stage_rows(record.results, stage)
-        if rows:
+        if rows and not chosen:
             lines.append(f"{title} fitness against the baselines:")
             lines.extend(f"  {label:<28} {value}" for label, value in rows)
     if not record.results:
@@ -75,18 +83,30 @@ def export_winner(
     dest: str | Path | None = None,
     force: bool = False,
     now: datetime | None = None,
+    program: int | None = None,
 ) -> Path:
-    """Write the winner of ``run_dir`` as ``dest/NAME.py`` and check it loads; returns the path.
+    """Write the winner of ``run_dir`` (or its program ``program``, say one chosen on
+    validation) as ``dest/NAME.py`` and check it loads; returns the path.
 
     Raises:
         ExportError: for an invalid name, an existing file without ``force``, a run without
-            a winner, or a winner that fails the safety check or does not load.
+            a winner, an unknown or unevaluated ``program``, or a winner that fails the
+            safety check or does not load.
         RunDirError: when the run directory cannot be read.
         OSError: when the file cannot be written.
     """
     validate_name(name)
     record = load_run(run_dir)
     winner = record.winner
+    if program is not None:
+        by_id = {p.id: p for p in record.programs}
+        winner = by_id.get(program)
+        if winner is None or winner.status != "evaluated" or winner.source is None:
+            state = "not in the run" if winner is None else f"status {winner.status!r}"
+            raise ExportError(
+                f"export from {record.run_dir}: program #{program}: {state} "
+                "(expected an evaluated program)"
+            )
     if winner is None or winner.source is None:
         raise ExportError(f"export from {record.run_dir}: the run has no evaluated winner")
     directory = Path(dest) if dest is not None else WINNERS_DIR
@@ -94,7 +114,7 @@ def export_winner(
     if target.exists() and not force:
         raise ExportError(f"export {name}: {target} exists (use --force to replace it)")
     text = (
-        provenance_header(record, name, now or datetime.now(UTC))
+        provenance_header(record, name, now or datetime.now(UTC), winner)
         + "\n"
         + winner.source.lstrip("\n")
     )

@@ -34,7 +34,7 @@ from heuristics.evolve.config import EvolutionConfig, GPConfig
 from heuristics.evolve.proposer import Proposal, ProposalKind, ProposalRequest, register
 from heuristics.safety import UnsafeCodeError, check_source
 
-__all__ = ["FEATURES", "SEED_SOURCES", "GPProposer", "mutate_source"]
+__all__ = ["FEATURES", "GPProposer", "mutate_source"]
 
 FEATURES: tuple[str, ...] = (
     "(nodes.cpu_free - pod.cpu_milli)",
@@ -66,45 +66,6 @@ FEATURES: tuple[str, ...] = (
 """Input features the GP may insert; units follow the contract (millicores, MiB, 1/1000 GPU)."""
 
 _GUARD = "np.nan_to_num({} * np.ones(len(nodes)), nan=-1e12, posinf=1e12, neginf=-1e12)"
-
-SEED_SOURCES: dict[str, str] = {
-    "best-fit": (
-        "import numpy as np\n\n\n"
-        "def score(pod, nodes, ctx):\n"
-        '    """FGD\'s best fit: least CPU and GPU left, each normalised by the largest node."""\n'
-        "    cpu = (nodes.cpu_free - pod.cpu_milli) / max(int(nodes.cpu_total.max()), 1)\n"
-        "    gpu = (nodes.gpu_free - pod.gpu_milli_total) / max(1000 * int(nodes.gpu_total.max()), 1)\n"
-        "    return 1.0 - 0.5 * cpu - 0.5 * gpu\n"
-    ),
-    "best-fit-cpu": (
-        "import numpy as np\n\n\n"
-        "def score(pod, nodes, ctx):\n"
-        '    """FunSearch\'s best fit on CPU: -(free - request), the tightest node wins."""\n'
-        "    return -(nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1)\n"
-    ),
-    "first-fit": (
-        "import numpy as np\n\n\n"
-        "def score(pod, nodes, ctx):\n"
-        '    """First fit: every node scores the same, the lowest index wins."""\n'
-        "    return 0.0 * nodes.cpu_free\n"
-    ),
-    "worst-fit": (
-        "import numpy as np\n\n\n"
-        "def score(pod, nodes, ctx):\n"
-        '    """Worst fit: most CPU left after placing the pod."""\n'
-        "    return (nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1)\n"
-    ),
-    "tetris": (
-        "import numpy as np\n\n\n"
-        "def score(pod, nodes, ctx):\n"
-        '    """Tetris: alignment of the request with the free capacity, normalised."""\n'
-        "    cpu = pod.cpu_milli * nodes.cpu_free / np.maximum(nodes.cpu_total, 1) ** 2\n"
-        "    mem = pod.memory_mib * nodes.memory_free / np.maximum(nodes.memory_total, 1) ** 2\n"
-        "    gpu = pod.gpu_milli_total * nodes.gpu_free / np.maximum(1000 * nodes.gpu_total, 1) ** 2\n"
-        "    return cpu + mem + gpu\n"
-    ),
-}
-"""Self-contained sources of simple baselines, used when a registered one is not standalone."""
 
 _NUMERIC_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _WRAPS = (
@@ -156,7 +117,9 @@ def mutate_source(
     for _ in range(8):
         tree = _guarded(copy.deepcopy(parent))
         if donor is not None:
-            _crossover(tree, donor, rng)
+            blend = config.blend_rate > 0 and rng.random() < config.blend_rate
+            if not (blend and _blend(tree, donor, rng)):
+                _crossover(tree, donor, rng)
         for _ in range(1 + (0 if donor is not None else rng.randrange(config.mutations_max))):
             _mutate(tree, rng, config)
         _set_docstring(tree, "crossover" if donor is not None else "mutation")
@@ -306,6 +269,7 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
         ["constant", "operator", "subtree", "feature", "wrap"], weights=[4, 2, 1, 3, 1]
     )[0]
     if kind == "constant":
+        fixed = _structural(tree) if config.keep_structure else set()
         constants = [
             n
             for n in ast.walk(_score_function(tree))
@@ -313,6 +277,7 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
             and isinstance(n.value, int | float)
             and not isinstance(n.value, bool)
             and abs(n.value) not in (1e12,)
+            and id(n) not in fixed
         ]
         if constants:
             constant = rng.choice(constants)
@@ -330,6 +295,12 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
             binop.op = rng.choice([op for op in _NUMERIC_OPS if not isinstance(binop.op, op)])()
             return
         kind = "feature"
+    if config.keep_structure:
+        fixed = _structural(tree)
+        sites = [s for s in sites if id(_get(s)) not in fixed] or sites
+    whole = kind == "feature" and config.score_feature_share > 0
+    if whole and rng.random() < config.score_feature_share:
+        sites = [s for s in sites if _is_score_site(tree, s)] or sites
     site = rng.choice(sites)
     current = ast.unparse(_get(site))
     if kind == "subtree":
@@ -341,6 +312,35 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
     else:
         wrap = rng.choice(_WRAPS)
         _set(site, _expr(wrap.format(current, f=rng.choice(FEATURES))))
+
+
+def _structural(tree: ast.Module) -> set[int]:
+    """Ids of the constants of ``score`` that shape arrays: keyword values (``axis=``),
+    subscripts and slices, and arguments of plain-name calls (``len``, ``int``) and of
+    array constructors."""
+    fixed: set[int] = set()
+    for node in ast.walk(_score_function(tree)):
+        holders: list[ast.AST] = []
+        if isinstance(node, ast.keyword) and node.arg not in ("nan", "posinf", "neginf"):
+            holders.append(node.value)
+        elif isinstance(node, ast.Subscript):
+            holders.append(node.slice)
+        elif isinstance(node, ast.Call) and (
+            isinstance(node.func, ast.Name)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr in _SHAPE_FUNCTIONS)
+        ):
+            holders.extend(node.args)
+        for holder in holders:
+            fixed.update(id(n) for n in ast.walk(holder) if isinstance(n, ast.Constant))
+    return fixed
+
+
+def _is_score_site(tree: ast.Module, site: tuple[ast.AST, str, int | None]) -> bool:
+    """Whether ``site`` is the whole expression a ``return`` of ``score`` hands the guard."""
+    return any(
+        isinstance(n, ast.Call) and _is_guard(n) and n.args[0] is site[0] and site[1] == "left"
+        for n in ast.walk(_score_function(tree))
+    )
 
 
 def _in_guard_tail(tree: ast.Module, node: ast.BinOp) -> bool:
@@ -370,6 +370,36 @@ def _crossover(tree: ast.Module, donor: ast.Module, rng: random.Random) -> None:
     ]
     if pieces:
         _set(rng.choice(targets), copy.deepcopy(rng.choice(pieces)))
+
+
+def _blend(tree: ast.Module, donor: ast.Module, rng: random.Random) -> bool:
+    """Add the donor's whole score to the parent's: ``E + w * blend_k(pod, nodes, ctx)``.
+
+    The donor's ``score`` joins the module as ``blend_k`` (with any import the parent
+    lacks) and every return of the parent's ``score`` adds it with one weight ``w``:
+    positive three times in four, of magnitude 10^-6 to 10^2, so from a tie-breaker to a
+    dominant term. Returns False, changing nothing, for a donor with helper functions.
+    """
+    functions = [s for s in donor.body if isinstance(s, ast.FunctionDef)]
+    if len(functions) != 1 or functions[0].name != "score":
+        return False
+    taken = {s.name for s in tree.body if isinstance(s, ast.FunctionDef)}
+    name = next(f"blend_{k}" for k in range(1, len(taken) + 2) if f"blend_{k}" not in taken)
+    part = copy.deepcopy(functions[0])
+    part.name = name
+    have = {ast.dump(s) for s in tree.body if isinstance(s, ast.Import)}
+    imports = [copy.deepcopy(s) for s in donor.body if isinstance(s, ast.Import)]
+    tree.body[:0] = [s for s in imports if ast.dump(s) not in have]
+    tree.body.insert(tree.body.index(_score_function(tree)), part)
+    sign = 1 if rng.random() < 0.75 else -1
+    weight = sign * 10 ** rng.uniform(-6, 2)
+    term = _expr(f"{weight:.6g} * {name}(pod, nodes, ctx)")
+    for node in ast.walk(_score_function(tree)):
+        if isinstance(node, ast.Call) and _is_guard(node):
+            first = node.args[0]
+            assert isinstance(first, ast.BinOp)
+            first.left = ast.BinOp(first.left, ast.Add(), copy.deepcopy(term))
+    return True
 
 
 def _factory(config: EvolutionConfig) -> GPProposer:

@@ -1,0 +1,76 @@
+"""Fitness relative to a reference heuristic: the reference scores exactly -1 (minimised
+objective), a better candidate scores above it, and falling behind the reference on any
+scenario costs ``regression_penalty`` times the shortfall."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from heuristics.evolve.config import (
+    ConfigError,
+    EvaluatorConfig,
+    ScenarioRef,
+    config_from_mapping,
+)
+from heuristics.evolve.evaluator import Evaluation, Evaluator
+from heuristics.evolve.executor import LocalExecutor
+from heuristics.evolve.seeds import SEED_SOURCES
+from heuristics.sandbox import SandboxLimits
+
+SCREEN = ScenarioRef("weibull:100")
+TRAIN = (ScenarioRef("weibull:200", scenario_seed=1), ScenarioRef("weibull:300", scenario_seed=2))
+PENALTY = 3.0
+
+
+def _evaluate(sources: list[str], **options: object) -> list[Evaluation]:
+    config = EvaluatorConfig(screen=SCREEN, train=TRAIN, validation=(), **options)  # type: ignore[arg-type]
+    evaluator = Evaluator(config, LocalExecutor(1, SandboxLimits()))
+    try:
+        asyncio.run(evaluator.calibrate())
+        return [asyncio.run(evaluator.evaluate(s, best_screen=None)) for s in sources]
+    finally:
+        evaluator.executor.close()
+
+
+def _excess(evaluation: Evaluation) -> list[float]:
+    return [evaluation.metrics["train"][ref.label]["excess_percent"] for ref in TRAIN]
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, tuple[Evaluation, Evaluation]]:
+    names = ["first-fit", "best-fit-cpu", "worst-fit"]
+    sources = [SEED_SOURCES[n] for n in names]
+    absolute = _evaluate(sources)
+    relative = _evaluate(sources, reference="first-fit", regression_penalty=PENALTY)
+    return {n: (a, r) for n, a, r in zip(names, absolute, relative, strict=True)}
+
+
+def test_the_reference_itself_scores_minus_one(runs: dict) -> None:
+    _, relative = runs["first-fit"]
+    assert relative.score == pytest.approx(-1.0)
+    assert relative.screen_score == pytest.approx(-1.0)
+
+
+def test_a_better_candidate_scores_its_mean_ratio_to_the_reference(runs: dict) -> None:
+    reference = _excess(runs["first-fit"][0])
+    absolute, relative = runs["best-fit-cpu"]
+    ratios = [e / r for e, r in zip(_excess(absolute), reference, strict=True)]
+    assert all(r <= 1 for r in ratios) and min(ratios) < 1  # never behind first fit
+    assert relative.score == pytest.approx(-sum(ratios) / len(ratios))
+    assert relative.score > -1
+
+
+def test_falling_behind_the_reference_costs_the_penalty_times_the_shortfall(runs: dict) -> None:
+    reference = _excess(runs["first-fit"][0])
+    absolute, relative = runs["worst-fit"]
+    ratios = [e / r for e, r in zip(_excess(absolute), reference, strict=True)]
+    assert all(r > 1 for r in ratios)  # worst fit opens more bins than first fit
+    expected = [-r - PENALTY * (r - 1) for r in ratios]
+    assert relative.score == pytest.approx(sum(expected) / len(expected))
+
+
+def test_a_penalty_without_a_reference_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"evaluator\.regression_penalty"):
+        config_from_mapping({"evaluator": {"regression_penalty": 2}})
