@@ -40,7 +40,7 @@ e2e-deps:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-## results: re-evaluate the shipped winners and baselines, rewrite docs/results.md's tables
+## results: re-evaluate the shipped winners and baselines, rewrite docs/results.md's tables and plots
 results: $(STAMP)
 	$(BIN)/python -m benchmarks.results
 

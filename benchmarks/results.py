@@ -1,4 +1,5 @@
-"""Regenerate the result tables of ``docs/results.md``: ``make results``.
+"""Regenerate the result tables of ``docs/results.md`` and their plots
+(``docs/results/CAMPAIGN.png``): ``make results``.
 
 Evaluation only (the shipped winners and baselines, see
 :mod:`heuristics.evolve.campaigns`), never evolution. Needs ``BINFORGE_TRACE_DIR``.
@@ -27,7 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.print:  # fail on missing markers before minutes of simulation
         for campaign in chosen:
             replace_block(args.doc.read_text(encoding="utf-8"), campaign.name, "", str(args.doc))
-    blocks = {campaign.name: render(campaign) for campaign in chosen}
+    figures = args.doc.parent / "results"
+    blocks = {
+        campaign.name: render(
+            campaign,
+            figure=(figures / f"{campaign.name}.png", f"{figures.name}/{campaign.name}.png")
+            if not args.print
+            else None,
+        )
+        for campaign in chosen
+    }
     if args.print:
         for name, block in blocks.items():
             print(f"## {name}\n{block}\n")

@@ -11,7 +11,15 @@ import pytest
 
 from cluster_traces.errors import ScenarioError
 from cluster_traces.scenarios import keep_nodes, load_scenario
-from heuristics.evolve.campaigns import CAMPAIGNS, CAMPAIGNS_DIR, Campaign, evaluate, replace_block
+from heuristics.evolve.campaigns import (
+    CAMPAIGNS,
+    CAMPAIGNS_DIR,
+    Campaign,
+    Cell,
+    evaluate,
+    plot,
+    replace_block,
+)
 from heuristics.evolve.config import load_config
 from heuristics.registry import WINNERS_DIR, resolve
 from heuristics.safety import check_source
@@ -169,6 +177,22 @@ def test_the_results_script_fills_empty_markers_and_can_rewrite_them() -> None:
     once = replace_block(document, "fgd", "| a |")
     assert once == "<!-- results:fgd:begin -->\n| a |\n<!-- results:fgd:end -->\n"
     assert replace_block(once, "fgd", "| b |") == once.replace("| a |", "| b |")
+
+
+def test_the_results_plot_draws_every_split_with_the_winner_first(tmp_path: Path) -> None:
+    campaign = BY_NAME["replay"]
+    splits = {"train": campaign.test[:2], "test (never seen by the search)": campaign.test}
+    cells = {
+        (policy, ref.label): Cell(0.1 + 0.01 * i, 0.002, 5)
+        for i, policy in enumerate(campaign.policies)
+        for ref in campaign.test
+    }
+    path = plot(campaign, splits, cells, tmp_path / "results" / "replay.png")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 20_000
+    cells.pop((campaign.winner, campaign.test[0].label))
+    with pytest.raises(KeyError):  # a missing cell is an error, not a silent gap
+        plot(campaign, splits, cells, tmp_path / "broken.png")
 
 
 def _same_placements(original: str, shipped: str, scenario_name: str, seed: int) -> None:

@@ -20,7 +20,7 @@ import dataclasses
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,8 +362,59 @@ def _seeded(campaign: Campaign, ref: ScenarioRef, test: bool) -> list[ScenarioRe
     return [ref]
 
 
-def render(campaign: Campaign, progress: bool = True) -> str:
-    """Evaluate a campaign and return its markdown block (tables and the command)."""
+def plot(
+    campaign: Campaign,
+    splits: Mapping[str, Sequence[ScenarioRef]],
+    cells: Mapping[tuple[str, str], Cell],
+    path: Path,
+) -> Path:
+    """Write the campaign's results as one PNG: a row of grouped bars per split
+    (scenarios along x, a bar per heuristic, the winner in red), with the spread over
+    seeds or instances as error bars. Returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    policies = campaign.policies
+    others = plt.get_cmap("tab20")
+    light = [1, 3, 5, 9, 11, 13, 15, 17, 19, 0, 2, 4, 8, 10, 12, 14, 16, 18]  # no reds
+    colours = ["tab:red"] + [others(light[i % len(light)]) for i in range(len(policies) - 1)]
+    figure, rows = plt.subplots(len(splits), 1, figsize=(11, 3.4 * len(splits)), squeeze=False)
+    width = 0.8 / len(policies)
+    for axes, (title, refs) in zip(rows[:, 0], splits.items(), strict=True):
+        x = np.arange(len(refs))
+        for k, policy in enumerate(policies):
+            got = [cells[(policy, ref.label)] for ref in refs]
+            errors = [c.spread if c.count > 1 else 0.0 for c in got]
+            name = Path(policy).stem if policy.endswith(".py") else policy
+            axes.bar(x + (k - (len(policies) - 1) / 2) * width, [c.value for c in got], width,
+                     yerr=errors, capsize=2, color=colours[k], label=name,
+                     edgecolor="black" if policy == campaign.winner else "none")  # fmt: skip
+        axes.set_xticks(x, [_label(ref) for ref in refs], rotation=12, fontsize=8)
+        axes.set_title(title, fontsize=10)
+        axes.set_ylabel(campaign.objective, fontsize=8)
+        low = min(c.value for c in cells.values())
+        high = max(c.value + c.spread for c in cells.values())
+        axes.set_ylim(max(0.0, low - 0.1 * (high - low)), high + 0.05 * (high - low))
+        axes.grid(axis="y", alpha=0.3)
+    rows[0, 0].legend(fontsize=7, ncol=min(len(policies), 6), loc="lower left",
+                      bbox_to_anchor=(0, 1.12))  # fmt: skip
+    figure.suptitle(f"{campaign.name}: {campaign.unit}", fontsize=10, y=1.0)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def render(
+    campaign: Campaign, progress: bool = True, figure: tuple[Path, str] | None = None
+) -> str:
+    """Evaluate a campaign and return its markdown block (tables and the command).
+
+    ``figure``: (where to write the plot, the link to it from the document); the block
+    then shows the plot above the tables."""
     config = load_config(campaign_config(campaign))
     splits = {
         "train": config.evaluator.train,
@@ -404,6 +455,10 @@ def render(campaign: Campaign, progress: bool = True) -> str:
         f"Objective: {campaign.unit}. Cells: value ± standard deviation over {over}"
         + ("" if campaign.objective == "excess_percent" else " (no ± : the one seed trained on).")
     ]
+    if figure is not None:
+        plot(campaign, splits, cells, figure[0])
+        lines += ["", f"![{campaign.name}: train, validation and test against every baseline]"
+                      f"({figure[1]})"]  # fmt: skip
     for title, refs in splits.items():
         lines += ["", f"**{title}**", "", *_table(campaign, refs, cells)]
         for guard in campaign.guards:
