@@ -16,7 +16,7 @@ from cluster_traces.errors import ScenarioError, TraceFormatError
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = ("traces", "simulate", "whatif", "evolve", "report", "export", "serve")
+_SUBCOMMANDS = ("traces", "simulate", "whatif", "evolve", "report", "select", "export", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.safety import UnsafeCodeError, check_source
 from heuristics.sandbox import SandboxLimits
 
-__all__ = ["DATABASE_FILE", "Engine", "RunSummary", "seed_source"]
+__all__ = ["DATABASE_FILE", "Engine", "RunSummary", "sandbox_limits", "seed_source"]
 
 DATABASE_FILE = "programs.sqlite"
 
@@ -113,24 +113,7 @@ class Engine:
         self.db = ProgramDatabase(path, config.database)
         self.resume = resume
         self.proposer = proposer or proposers.create(config.proposer, config)
-        limits = SandboxLimits(
-            cpu_s=config.evaluator.cpu_limit_s,
-            memory_mib=config.evaluator.memory_limit_mib,
-            preload=(
-                # the screen's entry also records the probe's decisions (trusted policies)
-                {
-                    **asdict(config.evaluator.screen),
-                    "label": config.evaluator.screen.label,
-                    "probe_decisions": config.evaluator.probe_decisions,
-                },
-                *(
-                    {**asdict(ref), "label": ref.label}
-                    for ref in (*config.evaluator.train, *config.evaluator.validation)
-                ),
-            ),
-            data_dir=config.evaluator.data_dir,
-        )
-        self.executor = executor or make_executor(config.executor, limits)
+        self.executor = executor or make_executor(config.executor, sandbox_limits(config))
         self.evaluator = Evaluator(config.evaluator, self.executor)
         self._progress = progress
         self._window = config.executor.workers + config.executor.proposals_in_flight
@@ -348,6 +331,29 @@ class Engine:
         )
         end = "\n" if final or not tty else ""
         print(("\r" if tty else "") + line, end=end, file=self._progress, flush=True)
+
+
+def sandbox_limits(config: EvolutionConfig) -> SandboxLimits:
+    """The sandbox limits of a run: its evaluator's CPU and memory limits, and every
+    scenario it evaluates on preloaded before the workers confine themselves."""
+    evaluator = config.evaluator
+    return SandboxLimits(
+        cpu_s=evaluator.cpu_limit_s,
+        memory_mib=evaluator.memory_limit_mib,
+        preload=(
+            # the screen's entry also records the probe's decisions (trusted policies)
+            {
+                **asdict(evaluator.screen),
+                "label": evaluator.screen.label,
+                "probe_decisions": evaluator.probe_decisions,
+            },
+            *(
+                {**asdict(ref), "label": ref.label}
+                for ref in (*evaluator.train, *evaluator.validation)
+            ),
+        ),
+        data_dir=evaluator.data_dir,
+    )
 
 
 def _seed_islands(seeds: int, database: DatabaseConfig) -> list[range | list[int]]:

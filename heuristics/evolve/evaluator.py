@@ -184,15 +184,22 @@ class Evaluator:
             return Evaluation("failed", None, screen_score, metrics, (f"train: objective: {exc}",), signature, spent)  # fmt: skip
         return Evaluation("evaluated", score, screen_score, metrics, (), signature, spent)
 
-    async def validate(self, source: str | None, *, heuristic: str | None = None) -> dict[str, Any]:
-        """Training and validation metrics and fitness of a winner or a registered baseline.
+    async def validate(
+        self,
+        source: str | None,
+        *,
+        heuristic: str | None = None,
+        stages: tuple[str, ...] = ("train", "validation"),
+    ) -> dict[str, Any]:
+        """Training and validation metrics and fitness of a winner or a registered baseline
+        (``stages``: which of the two to run).
 
         Returns ``{"train": {...}, "validation": {...}, "train_score", "validation_score"}``
         or ``{"error": ...}``.
         """
         out: dict[str, Any] = {}
         for stage, refs in (("train", self.config.train), ("validation", self.config.validation)):
-            if not refs:
+            if not refs or stage not in stages:
                 continue
             timeout = self.config.train_timeout_s * max(1, len(refs))
             reply = await self._run(source, heuristic, refs, timeout)

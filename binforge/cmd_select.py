@@ -1,0 +1,51 @@
+"""``binforge select RUN_DIR... [--top K]``: rank finished runs' best programs on held-out
+validation, to choose the one to ``binforge export --program``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from binforge.errors import UserError
+from heuristics.evolve.config import ConfigError
+from heuristics.evolve.run_record import RunDirError
+from heuristics.evolve.select import select
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``select``."""
+    parser = subparsers.add_parser(
+        "select", help="rank the best programs of finished runs on held-out validation"
+    )
+    parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--top", type=int, default=5,
+                        help="best distinct programs per run, by training fitness (default 5)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2, help="sandbox workers (default 2)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(func=_select)
+
+
+def _select(args: argparse.Namespace) -> int:
+    try:
+        choices = select(args.run_dirs, top=args.top, workers=args.workers)
+    except (RunDirError, ConfigError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    if args.json:
+        print(json.dumps([{**asdict(c), "run_dir": str(c.run_dir)} for c in choices], indent=2))
+        return 0
+    print(f"{'run':<32} {'program':>8} {'train':>10} {'validation':>11}  per scenario")
+    for c in choices:
+        shown = "failed" if c.validation_score is None else f"{c.validation_score:.4f}"
+        scenarios = "  ".join(f"{k}={v:.4f}" for k, v in c.validation_scores.items())
+        print(f"{str(c.run_dir)[-32:]:<32} {'#' + str(c.program):>8} {c.train_score:>10.4f} "
+              f"{shown:>11}  {scenarios or c.error}")  # fmt: skip
+    if choices:
+        best = choices[0]
+        print(
+            f"best on validation: binforge export {best.run_dir} --program {best.program} --name NAME"
+        )
+    return 0

@@ -1,0 +1,124 @@
+"""Choose among finished runs on held-out validation (``binforge select``).
+
+The rule campaign 3 used (``docs/results.md``): take the ``top`` best behaviourally
+distinct programs of each run by training fitness, score each on the runs' validation
+scenarios with the runs' own objective (relative to ``evaluator.reference`` when the
+config sets one), in sandbox workers, and rank them by that score. Validation is still
+never used *inside* a search; this chooses between the programs searches have finished
+with, and ``binforge export RUN_DIR --program ID`` ships the choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from heuristics.evolve.config import API_VERSION, KIND, EvaluatorConfig, config_from_mapping
+from heuristics.evolve.database import Program
+from heuristics.evolve.engine import sandbox_limits
+from heuristics.evolve.evaluator import Evaluator
+from heuristics.evolve.executor import LocalExecutor
+from heuristics.evolve.run_record import RunDirError, load_run
+from heuristics.sandbox import SandboxLimits
+
+__all__ = ["Choice", "select"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One candidate: where it comes from and how it scores (higher is better).
+
+    Attributes:
+        run_dir: the run it belongs to.
+        program: its program id there (``binforge export RUN_DIR --program ID``).
+        train_score: its training fitness, as the search recorded it.
+        validation_score: its validation fitness (None when it failed there).
+        validation_scores: the objective per validation scenario (not relative).
+        error: why it has no validation score.
+    """
+
+    run_dir: Path
+    program: int
+    train_score: float
+    validation_score: float | None
+    validation_scores: dict[str, float]
+    error: str = ""
+
+
+def _best_distinct(programs: Sequence[Program], top: int) -> list[Program]:
+    evaluated = [p for p in programs if p.status == "evaluated" and p.score is not None]
+    evaluated.sort(key=lambda p: (-(p.score or 0.0), p.id))
+    chosen: list[Program] = []
+    seen: set[int | None] = set()
+    for program in evaluated:
+        if program.signature in seen or program.source is None:
+            continue
+        seen.add(program.signature)
+        chosen.append(program)
+        if len(chosen) == top:
+            break
+    return chosen
+
+
+def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> list[Choice]:
+    """Every candidate of ``run_dirs``, best validation score first (failures last).
+
+    Raises:
+        RunDirError: a run directory that cannot be read or has no recorded config.
+        ValueError: ``top`` below 1, or runs whose evaluator settings differ (their
+            validation scores would not compare).
+    """
+    if top < 1:
+        raise ValueError(f"select: top: expected >= 1, got {top}")
+    candidates: list[tuple[Path, Program]] = []
+    evaluator_config: EvaluatorConfig | None = None
+    config = None
+    for run_dir in map(Path, run_dirs):
+        record = load_run(run_dir)
+        recorded = record.meta.get("config")
+        if not isinstance(recorded, dict):
+            raise RunDirError(f"run directory {run_dir}: no recorded config to validate with")
+        config = config_from_mapping({"apiVersion": API_VERSION, "kind": KIND, **recorded},
+                                     source=f"{run_dir}: recorded config")  # fmt: skip
+        if evaluator_config is not None and config.evaluator != evaluator_config:
+            raise ValueError(
+                f"select: {run_dir} evaluates differently from {Path(run_dirs[0])} "
+                "(evaluator settings differ): its validation scores would not compare"
+            )
+        evaluator_config = config.evaluator
+        candidates += [(run_dir, p) for p in _best_distinct(record.programs, top)]
+    if config is None or not candidates:
+        return []
+    return asyncio.run(_score(candidates, config.evaluator, sandbox_limits(config), workers))
+
+
+async def _score(
+    candidates: Sequence[tuple[Path, Program]],
+    evaluator_config: EvaluatorConfig,
+    limits: SandboxLimits,
+    workers: int,
+) -> list[Choice]:
+    executor = LocalExecutor(workers, limits)
+    evaluator = Evaluator(evaluator_config, executor)
+    try:
+        await evaluator.calibrate()
+        results = await asyncio.gather(
+            *(evaluator.validate(p.source, stages=("validation",)) for _, p in candidates)
+        )
+    finally:
+        executor.close()
+    choices = [
+        Choice(
+            run_dir=run_dir,
+            program=program.id,
+            train_score=float(program.score or 0.0),
+            validation_score=result.get("validation_score"),
+            validation_scores=dict(result.get("validation_scores", {})),
+            error=str(result.get("error", "")),
+        )
+        for (run_dir, program), result in zip(candidates, results, strict=True)
+    ]
+    choices.sort(key=lambda c: (c.validation_score is None, -(c.validation_score or 0.0)))
+    return choices

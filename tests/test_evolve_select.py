@@ -1,0 +1,76 @@
+"""``binforge select``: the best distinct programs of finished runs, ranked on held-out
+validation in sandbox workers, ready for ``binforge export --program``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from test_evolve_engine import TINY as ENGINE_TINY
+
+from binforge.cli import main
+from heuristics.evolve.config import ScenarioRef
+from heuristics.evolve.engine import Engine
+from heuristics.evolve.run_record import load_run
+from heuristics.evolve.select import select
+
+pytestmark = pytest.mark.slow
+
+TINY = replace(
+    ENGINE_TINY,
+    seed_heuristics=("best-fit-cpu", "first-fit", "worst-fit"),
+    budget=replace(ENGINE_TINY.budget, samples=8),
+)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    dirs = []
+    for seed in (3, 4):
+        run_dir = tmp_path_factory.mktemp("runs") / f"seed{seed}"
+        engine = Engine(replace(TINY, seed=seed), run_dir, progress=None)
+        try:
+            asyncio.run(engine.run())
+        finally:
+            engine.close()
+        dirs.append(run_dir)
+    return dirs
+
+
+def test_candidates_are_each_runs_best_distinct_programs_ranked_on_validation(
+    runs: list[Path],
+) -> None:
+    choices = select(runs, top=2, workers=1)
+    assert len(choices) == 4 and {c.run_dir for c in choices} == set(runs)
+    scores = [c.validation_score for c in choices]
+    assert None not in scores and scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    for choice in choices:
+        program = {p.id: p for p in load_run(choice.run_dir).programs}[choice.program]
+        assert program.status == "evaluated" and program.score == choice.train_score
+        assert list(choice.validation_scores) == ["weibull:300#2"]
+        # the validation fitness is the objective itself here (no reference is set)
+        assert choice.validation_score == pytest.approx(choice.validation_scores["weibull:300#2"])
+
+
+def test_runs_that_evaluate_differently_are_refused(runs: list[Path], tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    changed = replace(
+        TINY, evaluator=replace(TINY.evaluator, validation=(ScenarioRef("weibull:100"),))
+    )
+    engine = Engine(changed, other, progress=None)
+    try:
+        asyncio.run(engine.run())
+    finally:
+        engine.close()
+    with pytest.raises(ValueError, match="evaluates differently"):
+        select([runs[0], other], top=1, workers=1)
+
+
+def test_the_cli_prints_the_ranking_and_the_export_command(
+    runs: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["select", *map(str, runs), "--top", "1", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "best on validation: binforge export" in out and "--program" in out
