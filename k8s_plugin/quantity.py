@@ -14,7 +14,7 @@ import functools
 import math
 import re
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, Protocol
 
 from cluster_traces.model import MiB, Millicores
 
@@ -87,10 +87,28 @@ def parse_quantity(text: object) -> Fraction:
     return value
 
 
-_cached = functools.lru_cache(maxsize=4096, typed=True)
-"""The conversions below are pure, and the same few quantity strings ("500m", "4Gi")
-recur in every pod: cached, a pod's requests cost dict lookups instead of Fraction
-arithmetic (typed, so ``True`` never reads the entry of ``1``; errors are not cached)."""
+class _Conversion(Protocol):
+    def __call__(self, text: object, rounding: Rounding = "up") -> int: ...
+
+
+def _cached(convert: _Conversion) -> _Conversion:
+    """``convert`` with a cache for strings and numbers.
+
+    The conversions below are pure, and the same few quantity strings ("500m", "4Gi")
+    recur in every pod: cached, a pod's requests cost dict lookups instead of Fraction
+    arithmetic (typed, so ``True`` never reads the entry of ``1``; errors are not
+    cached). Anything else (a list or a mapping in a malformed pod) is converted
+    uncached, so it fails with ``QuantityError`` like any bad quantity, not as unhashable.
+    """
+    cached = functools.lru_cache(maxsize=4096, typed=True)(convert)
+
+    @functools.wraps(convert)
+    def parse(text: object, rounding: Rounding = "up") -> int:
+        if isinstance(text, str | int | float):
+            return cached(text, rounding)
+        return convert(text, rounding)
+
+    return parse
 
 
 def _rounded(value: Fraction, rounding: Rounding, raw: object) -> int:

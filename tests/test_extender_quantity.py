@@ -77,3 +77,12 @@ def test_cached_conversions_tell_a_boolean_from_the_number_it_equals() -> None:
     with pytest.raises(QuantityError):
         parse_count(True)
     assert parse_cpu_milli("250m") == parse_cpu_milli("250m") == 250
+
+
+@pytest.mark.parametrize("parse", [parse_cpu_milli, parse_memory_mib, parse_count])
+@pytest.mark.parametrize("text", [["1"], {"cpu": "1"}])
+def test_unhashable_values_from_a_malformed_pod_are_bad_quantities_too(
+    parse: object, text: object
+) -> None:
+    with pytest.raises(QuantityError):
+        parse(text)  # type: ignore[operator]
