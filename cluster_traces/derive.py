@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Seconds, Workload
+from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, IntArray, Seconds, Workload
 
 __all__ = [
     "CompressTime",
@@ -27,6 +27,7 @@ __all__ = [
     "compress_time",
     "demand",
     "inflate",
+    "node_order",
     "scale_requests",
     "shuffle",
     "subsample",
@@ -104,17 +105,22 @@ def compress_time(workload: Workload, factor: float) -> Workload:
     return Workload(**(fields | {"arrival_s": arrival, "departure_s": departure}))
 
 
+def node_order(nodes: int, seed: int = 0) -> IntArray:
+    """The seeded permutation of ``nodes`` node indices whose prefixes
+    :func:`subsample_nodes` keeps (callers that size a subset walk it in this order)."""
+    return np.random.default_rng(seed).permutation(nodes)
+
+
 def subsample_nodes(cluster: Cluster, count: int, seed: int = 0) -> Cluster:
     """``count`` nodes of ``cluster`` chosen at random without replacement, in their order.
 
-    The choice is a prefix of one seeded permutation, so a larger count keeps the nodes
-    of a smaller one. Node events are dropped (see ``Cluster.take``). Raises ValueError
-    for a count outside 1..len(cluster).
+    The choice is a prefix of :func:`node_order`, so a larger count keeps the nodes of a
+    smaller one. Node events are dropped (see ``Cluster.take``). Raises ValueError for a
+    count outside 1..len(cluster).
     """
     if not 1 <= count <= len(cluster):
         raise ValueError(f"subsample_nodes: expected 1 <= count <= {len(cluster)}, got {count}")
-    order = np.random.default_rng(seed).permutation(len(cluster))
-    return cluster.take(np.sort(order[:count]))
+    return cluster.take(np.sort(node_order(len(cluster), seed)[:count]))
 
 
 def shuffle(workload: Workload, seed: int = 0) -> Workload:

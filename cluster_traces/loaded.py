@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces import alibaba_gpu, alibaba_v2017
-from cluster_traces.derive import compress_time, demand, subsample_nodes, time_window
+from cluster_traces.derive import compress_time, demand, node_order, subsample_nodes, time_window
 from cluster_traces.errors import ScenarioError
 from cluster_traces.model import Cluster, IntArray, Seconds, Workload
 
@@ -123,7 +123,7 @@ def loaded_trace(set_name: str, variant: str, folder: Path, seed: int) -> tuple[
         raise ScenarioError(f"{name}: no pods arrive in [{start:.0f}, "
                             f"{start + spec.window_s:.0f}) s; try a smaller K")  # fmt: skip
     workload = compress_time(workload, spec.compress)
-    order = np.random.default_rng(seed).permutation(len(cluster))
+    order = node_order(len(cluster), seed)  # the order subsample_nodes keeps prefixes of
     reached = np.ones(len(cluster), dtype=bool)
     for resource in _RESOURCES:
         needed = live_demand(workload, resource) / spec.load

@@ -24,7 +24,7 @@ import numpy as np
 
 from cluster_traces import alibaba_gpu, alibaba_v2017, azure, binpack, google, inventories, philly
 from cluster_traces.catalog import TraceSet, known_names, trace_set
-from cluster_traces.derive import Derivation, apply_all
+from cluster_traces.derive import Derivation, apply_all, subsample_nodes
 from cluster_traces.errors import ScenarioError
 from cluster_traces.loaded import is_loaded_variant, loaded_trace
 from cluster_traces.model import BinPackingInstance, Cluster, Protocol, Replay, Scenario, Workload
@@ -193,8 +193,7 @@ def keep_nodes(scenario: Scenario, fraction: float, seed: int = 0) -> Scenario:
     if fraction == 1.0 or scenario.cluster is None:
         return scenario
     count = len(scenario.cluster)
-    keep = np.random.default_rng(seed).permutation(count)[: max(1, round(fraction * count))]
-    cluster = scenario.cluster.take(np.sort(keep))
+    cluster = subsample_nodes(scenario.cluster, max(1, round(fraction * count)), seed)
     return Scenario(scenario.name, cluster, scenario.workload, scenario.replay, scenario.instances)
 
 

@@ -58,7 +58,6 @@ def _fragment_distinct(
         return fragment(cpu, memory, gpu, ctx)
     distinct, inverse = found
     fragmented, unhostable = fragment(distinct[:, 0], distinct[:, 1], distinct[:, 2:], ctx)
-    inverse = inverse.reshape(-1)
     return fragmented[inverse], unhostable[inverse]
 
 

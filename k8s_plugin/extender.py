@@ -47,6 +47,7 @@ from k8s_plugin.wire import (
     encode,
     filter_result,
     host_priority_list,
+    resolve,
 )
 
 __all__ = ["Extender", "Reply"]
@@ -121,22 +122,6 @@ class Extender:
     def ready(self) -> bool:
         """True once the watch cache (if any) has synced."""
         return self.cache is None or self.cache.synced
-
-    def reference_pods(self) -> list[Pod]:
-        """The learned reference shapes as pods, likeliest first (empty without a cache)."""
-        if self.cache is None or not self.cache.synced:
-            return []
-        ctx = self.cache.snapshot().ctx
-        order = np.argsort(-np.asarray(ctx.shape_probability), kind="stable").tolist()
-        return [
-            Pod(
-                cpu_milli=int(ctx.shape_cpu_milli[i]),
-                memory_mib=int(ctx.shape_memory_mib[i]),
-                num_gpu=int(ctx.shape_num_gpu[i]),
-                gpu_milli=int(ctx.shape_gpu_milli[i]),
-            )
-            for i in order
-        ]
 
     def warm(self, pod: Pod) -> None:
         """Score ``pod`` on every node that can host it and drop the answer (never raises).
@@ -250,14 +235,10 @@ class Extender:
     ) -> _Prepared:
         key = pod_key(args.pod)
         names = args.node_names
-        positions = args.positions  # resolved while decoding, against the held cache
+        positions, unknown = args.positions, args.unknown  # resolved while decoding
         if positions is None:  # full Nodes without a cache: the snapshot was built from them
-            lookup = map(snapshot.index_of.get, names, itertools.repeat(-1))
-            positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
-        unknown: tuple[str, ...] = ()
-        if (positions < 0).any():
-            unknown = tuple(itertools.compress(names, (positions < 0).tolist()))
-        candidates = np.sort(positions[positions >= 0])
+            positions, unknown = resolve(names, snapshot.index_of)
+        candidates = np.sort(positions[positions >= 0] if unknown else positions)
         loaded = self.slot.current
         decision = decide(
             snapshot.state,

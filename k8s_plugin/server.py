@@ -25,10 +25,12 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+import numpy as np
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from threadpoolctl import threadpool_limits
 
+from heuristics.contract import Context, Pod
 from k8s_plugin.cache import ClusterCache
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.extender import Extender, Reply
@@ -39,6 +41,7 @@ __all__ = [
     "JsonFormatter",
     "build_app",
     "build_extender",
+    "reference_pods",
     "serve",
     "settle_heap",
     "single_blas_thread",
@@ -151,6 +154,21 @@ async def _settle_when_synced(cache: ClusterCache) -> None:
         settle_heap()
 
 
+def reference_pods(ctx: Context) -> list[Pod]:
+    """The reference shapes of ``ctx`` (learned from the cluster's pods) as pods,
+    likeliest first."""
+    order = np.argsort(-np.asarray(ctx.shape_probability), kind="stable").tolist()
+    return [
+        Pod(
+            cpu_milli=int(ctx.shape_cpu_milli[i]),
+            memory_mib=int(ctx.shape_memory_mib[i]),
+            num_gpu=int(ctx.shape_num_gpu[i]),
+            gpu_milli=int(ctx.shape_gpu_milli[i]),
+        )
+        for i in order
+    ]
+
+
 async def warm_reference_shapes(extender: Extender, poll_s: float = _WARM_POLL_S) -> None:
     """Forever: whenever the learned reference shapes change, score each of the
     likeliest :data:`_WARM_SHAPES` once (:meth:`Extender.warm`), yielding to requests
@@ -164,7 +182,7 @@ async def warm_reference_shapes(extender: Extender, poll_s: float = _WARM_POLL_S
         if ctx is seen:
             continue
         seen = ctx
-        for pod in extender.reference_pods()[:_WARM_SHAPES]:
+        for pod in reference_pods(ctx)[:_WARM_SHAPES]:
             extender.warm(pod)
             await asyncio.sleep(0)
 

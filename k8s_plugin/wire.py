@@ -31,6 +31,7 @@ __all__ = [
     "encode",
     "filter_result",
     "host_priority_list",
+    "resolve",
 ]
 
 MAX_EXTENDER_PRIORITY = 10
@@ -51,12 +52,14 @@ class ExtenderArgs:
         nodes: the full Node objects when the request carried ``Nodes`` (else None).
         positions: when :func:`decode_args` was given a node index: each name's index
             in it, -1 for a name it does not hold (else None).
+        unknown: with ``positions``, the names the index does not hold, in order.
     """
 
     pod: Mapping[str, Any]
     node_names: tuple[str, ...]
     nodes: tuple[Mapping[str, Any], ...] | None
     positions: IntArray | None = field(default=None, compare=False)
+    unknown: tuple[str, ...] = field(default=(), compare=False)
 
     @functools.cached_property
     def name_set(self) -> frozenset[str]:
@@ -121,17 +124,25 @@ def decode_args(
         args = ExtenderArgs(pod=pod, node_names=names, nodes=nodes)
         unique = len(args.name_set) == len(names)
     else:
-        lookup = map(index.get, names, itertools.repeat(-1))
-        positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
-        args = ExtenderArgs(pod, names, nodes, positions)
-        known = positions[positions >= 0]
-        unknown = list(itertools.compress(names, (positions < 0).tolist()))
+        positions, unknown = resolve(names, index)
+        args = ExtenderArgs(pod, names, nodes, positions, unknown)
+        known = positions[positions >= 0] if unknown else positions
         unique = len(set(unknown)) == len(unknown) and (
             len(known) == 0 or int(np.bincount(known).max()) == 1
         )
     if not unique:
         raise WireError("NodeNames: expected unique node names, got duplicates")
     return args
+
+
+def resolve(names: Sequence[str], index: Mapping[str, int]) -> tuple[IntArray, tuple[str, ...]]:
+    """Each name's position in ``index`` (-1 when it holds none), and those names."""
+    lookup = map(index.get, names, itertools.repeat(-1))
+    positions = np.fromiter(lookup, dtype=np.int64, count=len(names))
+    missing = positions < 0
+    if not missing.any():
+        return positions, ()
+    return positions, tuple(itertools.compress(names, missing.tolist()))
 
 
 def _all_strings(values: list[Any]) -> bool:

@@ -343,11 +343,11 @@ def test_the_server_scores_the_reference_shapes_before_pods_of_those_shapes_arri
     import asyncio
 
     from heuristics._fgd_memo import memo_for
-    from k8s_plugin.server import warm_reference_shapes
+    from k8s_plugin.server import reference_pods, warm_reference_shapes
 
     ext = extender(_filter_config(heuristic="fgd"))
-    pods = ext.reference_pods()
     ctx = ext.cache.snapshot().ctx  # type: ignore[union-attr]
+    pods = reference_pods(ctx)
     assert len(pods) == len(ctx.shape_probability) >= 2
     assert pods[0].cpu_milli == int(ctx.shape_cpu_milli[np.argmax(ctx.shape_probability)])
 

@@ -382,6 +382,8 @@ def plot(
     colours = ["tab:red"] + [others(light[i % len(light)]) for i in range(len(policies) - 1)]
     figure, rows = plt.subplots(len(splits), 1, figsize=(11, 3.4 * len(splits)), squeeze=False)
     width = 0.8 / len(policies)
+    low = min(c.value for c in cells.values())  # one scale for every split
+    high = max(c.value + c.spread for c in cells.values())
     for axes, (title, refs) in zip(rows[:, 0], splits.items(), strict=True):
         x = np.arange(len(refs))
         for k, policy in enumerate(policies):
@@ -394,8 +396,6 @@ def plot(
         axes.set_xticks(x, [_label(ref) for ref in refs], rotation=12, fontsize=8)
         axes.set_title(title, fontsize=10)
         axes.set_ylabel(campaign.objective, fontsize=8)
-        low = min(c.value for c in cells.values())
-        high = max(c.value + c.spread for c in cells.values())
         axes.set_ylim(max(0.0, low - 0.1 * (high - low)), high + 0.05 * (high - low))
         axes.grid(axis="y", alpha=0.3)
     rows[0, 0].legend(fontsize=7, ncol=min(len(policies), 6), loc="lower left",

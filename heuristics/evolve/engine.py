@@ -356,12 +356,11 @@ def sandbox_limits(config: EvolutionConfig) -> SandboxLimits:
     )
 
 
-def _seed_islands(seeds: int, database: DatabaseConfig) -> list[range | list[int]]:
+def _seed_islands(seeds: int, database: DatabaseConfig) -> list[list[int]]:
     """The islands each of ``seeds`` seeds starts on (``DatabaseConfig.seed_islands``)."""
-    islands = database.islands
-    if database.seed_islands == "all" or seeds == 0:
-        return [range(islands)] * seeds
-    return [[i for i in range(islands) if i % seeds == k % islands] for k in range(seeds)]
+    every = database.seed_islands == "all"
+    islands = range(database.islands)
+    return [[i for i in islands if every or i % seeds == k % len(islands)] for k in range(seeds)]
 
 
 def _flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:

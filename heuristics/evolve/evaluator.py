@@ -242,16 +242,18 @@ class Evaluator:
             self.config.objective, self.config.direction,
         )  # fmt: skip
 
+    def _relative(self, value: float, label: str) -> float:
+        """``value`` as is without a reference; else over the reference's magnitude (the
+        reference itself scores +-1), minus the penalty times any shortfall behind it."""
+        reference = self._reference.get(label)
+        if reference is None:
+            return value
+        scale = abs(reference)
+        shortfall = max(0.0, (reference - value) / scale)
+        return value / scale - self.config.regression_penalty * shortfall
+
     def _fitness(self, reply: Mapping[str, Any], refs: Iterable[ScenarioRef]) -> float:
-        refs = list(refs)
-        values = [self._signed(reply, ref.label) for ref in refs]
-        if self._reference:
-            # relative to the reference (which scores +-1), and each shortfall penalised
-            scale = [abs(self._reference[ref.label]) for ref in refs]
-            values = [v / s for v, s in zip(values, scale, strict=True)]
-            floor = [self._reference[ref.label] / s for ref, s in zip(refs, scale, strict=True)]
-            values = [v - self.config.regression_penalty * max(0.0, f - v)
-                      for v, f in zip(values, floor, strict=True)]  # fmt: skip
+        values = [self._relative(self._signed(reply, ref.label), ref.label) for ref in refs]
         fitness = sum(values) / len(values)
         if not math.isfinite(fitness):
             raise ValueError(f"fitness is not finite: {fitness}")

@@ -265,11 +265,11 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
     sites = _sites(tree)
     if not sites:
         return
+    fixed = _structural(tree) if config.keep_structure else set()
     kind = rng.choices(
         ["constant", "operator", "subtree", "feature", "wrap"], weights=[4, 2, 1, 3, 1]
     )[0]
     if kind == "constant":
-        fixed = _structural(tree) if config.keep_structure else set()
         constants = [
             n
             for n in ast.walk(_score_function(tree))
@@ -287,20 +287,21 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
             constant.value = round(value * factor * (-1 if rng.random() < 0.05 else 1), 6)
             return
         kind = "feature"
+    heads = _guard_heads(tree)
     if kind == "operator":
         ops = [n for n in ast.walk(_score_function(tree)) if isinstance(n, ast.BinOp)]
-        ops = [n for n in ops if isinstance(n.op, _NUMERIC_OPS) and not _in_guard_tail(tree, n)]
+        ops = [n for n in ops if isinstance(n.op, _NUMERIC_OPS) and id(n) not in heads]
         if ops:
             binop = rng.choice(ops)
             binop.op = rng.choice([op for op in _NUMERIC_OPS if not isinstance(binop.op, op)])()
             return
         kind = "feature"
-    if config.keep_structure:
-        fixed = _structural(tree)
+    if fixed:
         sites = [s for s in sites if id(_get(s)) not in fixed] or sites
     whole = kind == "feature" and config.score_feature_share > 0
     if whole and rng.random() < config.score_feature_share:
-        sites = [s for s in sites if _is_score_site(tree, s)] or sites
+        # the whole returned score: the left operand of a guard's ``E * np.ones(...)``
+        sites = [s for s in sites if id(s[0]) in heads and s[1] == "left"] or sites
     site = rng.choice(sites)
     current = ast.unparse(_get(site))
     if kind == "subtree":
@@ -335,19 +336,14 @@ def _structural(tree: ast.Module) -> set[int]:
     return fixed
 
 
-def _is_score_site(tree: ast.Module, site: tuple[ast.AST, str, int | None]) -> bool:
-    """Whether ``site`` is the whole expression a ``return`` of ``score`` hands the guard."""
-    return any(
-        isinstance(n, ast.Call) and _is_guard(n) and n.args[0] is site[0] and site[1] == "left"
+def _guard_heads(tree: ast.Module) -> set[int]:
+    """Ids of the ``E * np.ones(len(nodes))`` products the guards of ``score`` wrap (their
+    operator must stay, and their left operand is the whole returned score)."""
+    return {
+        id(n.args[0])
         for n in ast.walk(_score_function(tree))
-    )
-
-
-def _in_guard_tail(tree: ast.Module, node: ast.BinOp) -> bool:
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Call) and _is_guard(n) and n.args[0] is node:
-            return True
-    return False
+        if isinstance(n, ast.Call) and _is_guard(n)
+    }
 
 
 def _crossover(tree: ast.Module, donor: ast.Module, rng: random.Random) -> None:

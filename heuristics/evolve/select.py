@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from heuristics.evolve.config import API_VERSION, KIND, EvaluatorConfig, config_from_mapping
+from heuristics.evolve.config import API_VERSION, KIND, EvolutionConfig, config_from_mapping
 from heuristics.evolve.database import Program
 from heuristics.evolve.engine import sandbox_limits
 from heuristics.evolve.evaluator import Evaluator
 from heuristics.evolve.executor import LocalExecutor
 from heuristics.evolve.run_record import RunDirError, load_run
-from heuristics.sandbox import SandboxLimits
 
 __all__ = ["Choice", "select"]
 
@@ -49,7 +48,7 @@ class Choice:
 
 def _best_distinct(programs: Sequence[Program], top: int) -> list[Program]:
     evaluated = [p for p in programs if p.status == "evaluated" and p.score is not None]
-    evaluated.sort(key=lambda p: (-(p.score or 0.0), p.id))
+    evaluated.sort(key=lambda p: (-(p.score or 0.0), p.size, p.id))  # as the run's best
     chosen: list[Program] = []
     seen: set[int | None] = set()
     for program in evaluated:
@@ -73,8 +72,7 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
     if top < 1:
         raise ValueError(f"select: top: expected >= 1, got {top}")
     candidates: list[tuple[Path, Program]] = []
-    evaluator_config: EvaluatorConfig | None = None
-    config = None
+    configs: list[EvolutionConfig] = []
     for run_dir in map(Path, run_dirs):
         record = load_run(run_dir)
         recorded = record.meta.get("config")
@@ -82,26 +80,23 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
             raise RunDirError(f"run directory {run_dir}: no recorded config to validate with")
         config = config_from_mapping({"apiVersion": API_VERSION, "kind": KIND, **recorded},
                                      source=f"{run_dir}: recorded config")  # fmt: skip
-        if evaluator_config is not None and config.evaluator != evaluator_config:
+        if configs and config.evaluator != configs[0].evaluator:
             raise ValueError(
                 f"select: {run_dir} evaluates differently from {Path(run_dirs[0])} "
                 "(evaluator settings differ): its validation scores would not compare"
             )
-        evaluator_config = config.evaluator
+        configs.append(config)
         candidates += [(run_dir, p) for p in _best_distinct(record.programs, top)]
-    if config is None or not candidates:
+    if not candidates:
         return []
-    return asyncio.run(_score(candidates, config.evaluator, sandbox_limits(config), workers))
+    return asyncio.run(_score(candidates, configs[0], workers))
 
 
 async def _score(
-    candidates: Sequence[tuple[Path, Program]],
-    evaluator_config: EvaluatorConfig,
-    limits: SandboxLimits,
-    workers: int,
+    candidates: Sequence[tuple[Path, Program]], config: EvolutionConfig, workers: int
 ) -> list[Choice]:
-    executor = LocalExecutor(workers, limits)
-    evaluator = Evaluator(evaluator_config, executor)
+    executor = LocalExecutor(workers, sandbox_limits(config))
+    evaluator = Evaluator(config.evaluator, executor)
     try:
         await evaluator.calibrate()
         results = await asyncio.gather(
