@@ -242,12 +242,14 @@ class ClusterCache:
         return {"nodes", "pods"} <= self._synced
 
     def sizes(self) -> dict[str, int]:
-        """Objects held: nodes, pods (bound), assumed decisions, reference shapes."""
+        """Objects held: nodes, pods (bound), assumed decisions, observed pods (pending or
+        bound: those the reference shapes are learned from) and distinct reference shapes."""
         with self._lock:
             return {
                 "nodes": len(self._nodes),
                 "pods": len(self._pods),
                 "assumed": len(self._assumed),
+                "observed": len(self._shape_of),
                 "shapes": len(self._shapes),
             }
 

@@ -151,6 +151,17 @@ def test_reference_shapes_are_learned_from_observed_pods() -> None:
     assert ctx.shape_cpu_milli.tolist()[0] == 1000
     assert ctx.shape_num_gpu.tolist()[0] == 1
     assert ctx.shape_probability[0] == pytest.approx(0.9)
+    assert cache.sizes() == {"nodes": 1, "pods": 0, "assumed": 0, "observed": 10, "shapes": 2}
+
+
+def test_observed_pods_count_pending_and_bound_pods_until_they_end_or_go() -> None:
+    cache = ClusterCache(CONFIG)
+    cache.replace("nodes", [node("n1")])
+    cache.replace("pods", [pod("pending"), pod("bound", node_name="n1")])
+    assert (cache.sizes()["observed"], cache.sizes()["pods"]) == (2, 1)
+    cache.apply_pod("MODIFIED", pod("bound", node_name="n1", phase="Succeeded"))
+    cache.apply_pod("DELETED", pod("pending"))
+    assert (cache.sizes()["observed"], cache.sizes()["pods"]) == (0, 0)
 
 
 def test_overcommitted_node_is_marked_full_not_rejected() -> None:

@@ -193,10 +193,17 @@ def test_binforge_profile_binds_pods_that_name_it(control_plane: ControlPlane) -
     )
     try:
         assert control_plane.wait_for_binding(name) in {"gpu-v100-a", "gpu-v100-b", "gpu-t4-a"}
-        events = control_plane.events_for(name)
-        scheduled = [e for e in events if e.reason == "Scheduled"]
-        assert scheduled, f"no Scheduled event for {name}: {[e.reason for e in events]}"
-        assert scheduled[0].reporting_component == BINFORGE_SCHEDULER_NAME
+        # The Scheduled event is written after the binding, by the scheduler's event
+        # broadcaster: wait for it.
+        scheduled = wait_until(
+            f"Scheduled event for {name}",
+            lambda: next(
+                (e for e in control_plane.events_for(name) if e.reason == "Scheduled"), None
+            ),
+            30.0,
+            alive=control_plane.scheduler,
+        )
+        assert scheduled.reporting_component == BINFORGE_SCHEDULER_NAME
     finally:
         control_plane.delete_pod(name)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cluster_traces.model import Workload
 from heuristics.feasibility import view
 from heuristics.fragmentation import make_context
 from k8s_plugin.decision import to_priorities
@@ -29,6 +30,7 @@ from simulator.metrics import stranded
 from simulator.placement import pods_of
 
 from .binaries import Binaries, find_binaries
+from .controlplane import ControlPlane
 from .parity import (
     METRIC_SCALE,
     PlaneInstance,
@@ -43,6 +45,7 @@ from .parity import (
     simulated_nodes,
     started_instance,
 )
+from .processes import wait_until
 from .prometheus import PrometheusServer, ScrapeTarget
 from .scheduler_config import BINFORGE_SCHEDULER_NAME, ExtenderSettings, render_scheduler_config
 
@@ -76,6 +79,37 @@ def _schedule_with(instance: PlaneInstance, serve: Serve, weight: int = 1) -> No
             extender=ExtenderSettings(url_prefix=f"{serve.url}/", weight=weight, ignorable=True),
         )
     )
+
+
+def _relearn_shapes(serve: Serve, observed: int) -> None:
+    """Wait until the extender observes exactly ``observed`` pods, then until it has
+    relearned its reference shapes from them (a scrape takes a snapshot, which relearns
+    them once ``SHAPES_REFRESH_S`` has passed)."""
+    wait_until(
+        f"the extender observes {observed} pods",
+        lambda: (
+            True if serve.metric("binforge_cache_objects", kind="observed") == observed else None
+        ),
+        60.0,
+    )
+    time.sleep(SHAPES_REFRESH_S + 0.5)
+    serve.get("/metrics")
+
+
+def _pending_with_exact_shapes(
+    plane: ControlPlane, serve: Serve, workload: Workload, prefix: str
+) -> list[str]:
+    """Create ``workload``'s pods while no scheduler runs, and leave the extender with
+    their shapes as its reference workload, exactly as the simulator's.
+
+    A relearned reference replaces the current one only when a shape appears or goes or a
+    probability drifts by more than 0.01 (``k8s_plugin.cache``), so a reference learned
+    from part of an earlier workload with the same shapes could stay. Relearning from no
+    pods first makes every shape new: the next reference is taken whole."""
+    _relearn_shapes(serve, 0)
+    names = create_pods(plane, workload, scheduler_name=BINFORGE_SCHEDULER_NAME, prefix=prefix)
+    _relearn_shapes(serve, len(names))
+    return names
 
 
 def _value(prometheus: PrometheusServer, expression: str) -> float:
@@ -114,14 +148,11 @@ def test_filter_mode_binds_every_pod_where_the_simulator_placed_it(instance: Pla
         )
         clear_pods(plane)
         # Every pod pending before kube-scheduler starts: one burst of PODS, and the
-        # extender's reference shapes (relearned at most every 5 s from the pods it has
-        # observed) are those of the whole workload at every decision, as in the simulator.
+        # extender's reference shapes are those of the whole workload at every decision, as
+        # in the simulator.
         plane.stop_scheduler()
-        names = create_pods(plane, workload, scheduler_name=BINFORGE_SCHEDULER_NAME,
-                            prefix="pending")  # fmt: skip
+        names = _pending_with_exact_shapes(plane, serve, workload, prefix="pending")
         net_before = _net_recovered(serve.metric)
-        time.sleep(SHAPES_REFRESH_S + 0.5)
-        serve.get("/metrics")  # a scrape takes a snapshot: the shapes are relearned now
         _schedule_with(instance, serve)
         scheduler = plane.scheduler_metrics_url.removeprefix("https://").removesuffix("/metrics")
         prometheus_binary = find_binaries().prometheus
@@ -353,9 +384,7 @@ def test_fgd_in_filter_mode_binds_every_pod_where_the_simulator_placed_it(
                         baseline=BASELINE, log_level="debug")  # fmt: skip
     try:
         plane.stop_scheduler()
-        names = create_pods(plane, workload, scheduler_name=BINFORGE_SCHEDULER_NAME, prefix="fgd")
-        time.sleep(SHAPES_REFRESH_S + 0.5)
-        serve.get("/metrics")  # a scrape takes a snapshot: the shapes are relearned now
+        names = _pending_with_exact_shapes(plane, serve, workload, prefix="fgd")
         _schedule_with(instance, serve)
         placed = plane.wait_for_bindings(names)
         decided = serve.decided_pods()
