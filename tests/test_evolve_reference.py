@@ -9,6 +9,8 @@ import asyncio
 import pytest
 
 from heuristics.evolve.config import (
+    API_VERSION,
+    KIND,
     ConfigError,
     EvaluatorConfig,
     ScenarioRef,
@@ -74,3 +76,27 @@ def test_falling_behind_the_reference_costs_the_penalty_times_the_shortfall(runs
 def test_a_penalty_without_a_reference_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"evaluator\.regression_penalty"):
         config_from_mapping({"evaluator": {"regression_penalty": 2}})
+
+
+def test_with_several_references_each_scenario_counts_against_the_best_of_them(
+    runs: dict,
+) -> None:
+    """Worst fit opens more bins than first fit on every training scenario, so against
+    both, in either order, a candidate scores exactly as against first fit alone."""
+    source = SEED_SOURCES["best-fit-cpu"]
+    scores = [
+        _evaluate([source], reference=pair, regression_penalty=PENALTY)[0].score
+        for pair in [("worst-fit", "first-fit"), ("first-fit", "worst-fit")]
+    ]
+    assert scores == pytest.approx([runs["best-fit-cpu"][1].score] * 2)
+
+
+def test_a_reference_is_one_heuristic_or_a_list_of_them() -> None:
+    head = {"apiVersion": API_VERSION, "kind": KIND}
+    one = config_from_mapping({**head, "evaluator": {"reference": "fgd"}}).evaluator
+    two = config_from_mapping({**head, "evaluator": {"reference": ["kube-default", "fgd"]}})
+    assert (one.references, two.evaluator.references) == (("fgd",), ("kube-default", "fgd"))
+    with pytest.raises(ConfigError, match=r"evaluator\.reference: expected a registered"):
+        config_from_mapping({**head, "evaluator": {"reference": []}})
+    with pytest.raises(ConfigError, match=r"evaluator\.reference\[1\]: expected str"):
+        config_from_mapping({**head, "evaluator": {"reference": ["fgd", 3]}})

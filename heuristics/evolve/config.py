@@ -260,11 +260,13 @@ class EvaluatorConfig:
             the screen (:mod:`heuristics.evolve.probe`); a candidate that chooses like a
             known program on all of them is a duplicate without a screen run. 0 turns
             the probe off.
-        reference: a registered heuristic (e.g. ``kube-default``); when set, each
-            scenario's objective counts relative to the reference's on that scenario
-            (the reference scores -1 when the objective is minimised, +1 when maximised)
-            and ``regression_penalty`` times the shortfall is subtracted on every
-            scenario where the candidate does worse than it. None: absolute objectives.
+        reference: a registered heuristic (e.g. ``kube-default``), or a list of them;
+            when set, each scenario's objective counts relative to the reference's on
+            that scenario (the reference scores -1 when the objective is minimised, +1
+            when maximised) and ``regression_penalty`` times the shortfall is subtracted
+            on every scenario where the candidate does worse than it. With a list, the
+            reference on each scenario is whichever of them does best there. None:
+            absolute objectives.
         regression_penalty: see ``reference``; 0 turns the penalty off.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
@@ -279,8 +281,15 @@ class EvaluatorConfig:
     direction: Literal["auto", "maximize", "minimize"] = "auto"
     screen_tolerance: float = 0.05
     probe_decisions: int = 0
-    reference: str | None = None
+    reference: str | tuple[str, ...] | None = None
     regression_penalty: float = 0.0
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """``reference`` as a tuple (empty without one)."""
+        if self.reference is None:
+            return ()
+        return (self.reference,) if isinstance(self.reference, str) else self.reference
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
@@ -428,8 +437,11 @@ def _coerce(hint: Any, value: object, path: str, errors: list[str]) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(inner, value, path, errors)
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) > 1:  # a scalar or a list of them: the value's form picks the hint
+            listed = isinstance(value, list | tuple)
+            inner = [a for a in inner if (typing.get_origin(a) is tuple) == listed]
+        return _coerce(inner[0], value, path, errors)
     if origin is Literal:
         if value not in args:
             errors.append(f"{path}: expected one of {', '.join(map(repr, args))}, got {value!r}")
@@ -490,8 +502,10 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(0.0 <= config.gp.score_feature_share <= 1.0, "gp.score_feature_share",
          "expected a value in [0, 1]")  # fmt: skip
     need(config.evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
-    need(not config.evaluator.regression_penalty or config.evaluator.reference is not None,
+    need(not config.evaluator.regression_penalty or bool(config.evaluator.references),
          "evaluator.regression_penalty", "needs evaluator.reference (a registered heuristic)")  # fmt: skip
+    need(config.evaluator.reference != (), "evaluator.reference",
+         "expected a registered heuristic or a non-empty list of them")  # fmt: skip
     need(config.prompt.parents >= 1, "prompt.parents", "expected >= 1")
     need(0 <= config.prompt.diff_share <= 1, "prompt.diff_share", "expected 0..1")
     db = config.database

@@ -94,29 +94,28 @@ class Evaluator:
 
     async def calibrate(self) -> None:
         """Score ``config.reference`` on the screen, training and validation scenarios,
-        against which every later fitness is relative (nothing to do without one).
+        against which every later fitness is relative (nothing to do without one). With
+        several references, each scenario's is the best of them there.
 
         Raises:
-            RuntimeError: the reference failed in the sandbox, or scored 0 on a scenario
+            RuntimeError: a reference failed in the sandbox, or scored 0 on a scenario
                 (a relative objective would be undefined there).
         """
-        name = self.config.reference
-        if name is None:
-            return
         refs = {ref.label: ref for ref in (self.config.screen, *self.config.train,
                                            *self.config.validation)}  # fmt: skip
         timeout = self.config.train_timeout_s * max(1, len(refs))
-        reply = await self._run(None, name, refs.values(), timeout)
-        if "_error" in reply:
-            raise RuntimeError(f"evaluator.reference {name!r}: {reply['_error']}")
-        for label in refs:
-            value = self._signed(reply, label)
-            if not math.isfinite(value) or value == 0:
-                raise RuntimeError(
-                    f"evaluator.reference {name!r} scores {value} on {label}: expected a "
-                    "finite non-zero objective to be relative to"
-                )
-            self._reference[label] = value
+        for name in self.config.references:
+            reply = await self._run(None, name, refs.values(), timeout)
+            if "_error" in reply:
+                raise RuntimeError(f"evaluator.reference {name!r}: {reply['_error']}")
+            for label in refs:
+                value = self._signed(reply, label)
+                if not math.isfinite(value) or value == 0:
+                    raise RuntimeError(
+                        f"evaluator.reference {name!r} scores {value} on {label}: expected "
+                        "a finite non-zero objective to be relative to"
+                    )
+                self._reference[label] = max(value, self._reference.get(label, -math.inf))
 
     async def evaluate(
         self,
