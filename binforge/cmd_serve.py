@@ -22,7 +22,13 @@ _FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--port", "port", int, "port to listen on"),
     ("--kubeconfig", "kubeconfig", str, "kubeconfig file (default: in-cluster config)"),
     ("--log-level", "log_level", str, "debug, info, warning or error"),
-    ("--record-dir", "record_dir", str, "also record the cluster as a trace in this new directory"),
+    (
+        "--record-dir",
+        "record_dir",
+        str,
+        "also record the cluster as a trace in this new directory ({start} and {hostname} "
+        "are filled at each start)",
+    ),
 )
 
 

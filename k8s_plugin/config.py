@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -73,7 +75,10 @@ class ExtenderConfig:
         max_nodes_per_request: requests naming more nodes are refused with 400.
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
         record_dir: when set, the watched nodes and pods are also recorded as a trace in
-            this new directory (docs/recording.md); needs ``watch``.
+            this new directory (docs/recording.md); needs ``watch``. ``{start}`` (the
+            UTC start time) and ``{hostname}`` (the pod's name in Kubernetes) are
+            replaced at each start (:meth:`recording_directory`), so a restarted or
+            replicated extender records into a new directory each time.
     """
 
     mode: Mode = "filter"
@@ -109,6 +114,12 @@ class ExtenderConfig:
         problems = _validate(self)
         if problems:
             raise ConfigError(f"invalid extender config ({self._source}): " + "; ".join(problems))
+
+    def recording_directory(self, start: datetime, hostname: str) -> Path:
+        """``record_dir`` with its placeholders filled for a start at ``start`` on
+        ``hostname`` (``{start}`` as ``20261129T054712Z``, in UTC)."""
+        stamp = start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Path(self.record_dir.format(start=stamp, hostname=hostname))
 
     def verb_path(self, verb: str) -> str:
         """The HTTP path of a verb: ``url_prefix`` without trailing slash + "/" + verb."""
@@ -166,9 +177,28 @@ def _validate(config: ExtenderConfig) -> list[str]:
         )
     if config.record_dir and not config.watch:
         problems.append("recordDir: needs watch: true (the recording follows the watch)")
+    problems.extend(_record_dir_problems(config.record_dir))
     if not config.watch and config.node_cache_capable:
         problems.append("nodeCacheCapable: needs watch: true (node names need a node cache)")
     return problems
+
+
+_RECORD_DIR_FIELDS = ("start", "hostname")
+"""The placeholders ``record_dir`` may hold (:meth:`ExtenderConfig.recording_directory`)."""
+
+
+def _record_dir_problems(template: str) -> list[str]:
+    known = ", ".join("{" + name + "}" for name in _RECORD_DIR_FIELDS)
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return [f"recordDir: {exc} in {template!r} (placeholders: {known}; write {{{{ for a brace)"]
+    return [
+        f"recordDir: unknown placeholder {{{name}{'!' + conv if conv else ''}"
+        f"{':' + spec if spec else ''}}} in {template!r}: expected {known}"
+        for _, name, spec, conv in parts
+        if name is not None and (name not in _RECORD_DIR_FIELDS or spec or conv)
+    ]
 
 
 def _coerce(path: str, name: str, value: Any, problems: list[str]) -> Any:

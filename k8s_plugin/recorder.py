@@ -19,10 +19,12 @@ to both the extender's cache and a recorder.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -242,14 +244,17 @@ def recording_sink(
 ) -> tuple[WatchSink, RecordingWriter | None]:
     """The sink ``binforge serve`` watches into: ``cache`` alone, or, when
     ``config.record_dir`` is set, a :class:`Tee` of ``cache`` and a :class:`Recorder`
-    writing there. Returns the sink and the writer to close at shutdown (or None).
+    writing to its :meth:`~k8s_plugin.config.ExtenderConfig.recording_directory` for
+    this start. Returns the sink and the writer to close at shutdown (or None).
 
     Raises:
-        FileExistsError: ``config.record_dir`` already holds a recording.
+        FileExistsError: that directory already holds a recording.
     """
     if not config.record_dir:
         return cache, None
-    writer = RecordingWriter(Path(config.record_dir), cluster="binforge serve")
+    directory = config.recording_directory(datetime.now(UTC), socket.gethostname())
+    log.info("recording the cluster into %s", directory)
+    writer = RecordingWriter(directory, cluster="binforge serve")
     return Tee(cache, Recorder(writer, config)), writer
 
 

@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,11 @@ def test_invalid_values_are_rejected_with_the_field_named() -> None:
         assert field.replace(".", "/") in result.stderr or field in result.stderr, result.stderr
 
 
-def test_extra_config_cannot_override_a_value_the_chart_sets() -> None:
-    result = helm("template", RELEASE, str(CHART), "--set", "extender.extraConfig.mode=score")
+@pytest.mark.parametrize("key", ["mode", "recordDir"])
+def test_extra_config_cannot_override_a_value_the_chart_sets(key: str) -> None:
+    result = helm("template", RELEASE, str(CHART), "--set", f"extender.extraConfig.{key}=x")
     assert result.returncode != 0
-    assert "extender.extraConfig.mode" in result.stderr
+    assert f"extender.extraConfig.{key}" in result.stderr
 
 
 # ------------------------------------------------------------------ chart as product
@@ -299,6 +301,35 @@ def test_heuristic_from_a_config_map_is_mounted_and_served_by_path(tmp_path: Pat
     assert mount == {"name": "heuristic", "mountPath": "/etc/binforge/heuristic", "readOnly": True}
     assert "subPath" not in mount  # a subPath mount would never see ConfigMap updates
     assert load_config(extender_yaml) != ExtenderConfig()
+
+
+@pytest.mark.parametrize(
+    ("values_file", "sets", "volume"),
+    [
+        ("", (), None),
+        ("", ("extender.recording.enabled=true",), {"emptyDir": {"sizeLimit": "1Gi"}}),
+        (HEURISTIC_FILE, (), {"persistentVolumeClaim": {"claimName": "binforge-recordings"}}),
+    ],
+)
+def test_recording_writes_one_new_directory_per_start_onto_the_recordings_volume(
+    values_file: str, sets: tuple[str, ...], volume: dict | None, tmp_path: Path
+) -> None:
+    manifests = render(values_file, *sets)
+    extender_yaml = tmp_path / "extender.yaml"
+    extender_yaml.write_text(one(manifests, "ConfigMap", "-config")["data"]["extender.yaml"])
+    config = load_config(extender_yaml)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    extender = next(c for c in pod["containers"] if c["name"] == "extender")
+    mounts = [m for m in extender["volumeMounts"] if m["name"] == "recordings"]
+    volumes = [v for v in pod["volumes"] if v["name"] == "recordings"]
+    if volume is None:
+        assert (config.record_dir, mounts, volumes) == ("", [], [])
+        return
+    assert config.record_dir == "/var/lib/binforge/recordings/{hostname}-{start}"
+    assert mounts == [{"name": "recordings", "mountPath": "/var/lib/binforge/recordings"}]
+    assert volumes == [{"name": "recordings", **volume}]
+    start = config.recording_directory(datetime(2026, 11, 29, 5, 47, 12, tzinfo=UTC), "p-1")
+    assert start == Path("/var/lib/binforge/recordings/p-1-20261129T054712Z")
 
 
 def test_the_pod_runs_both_containers_hardened_with_probes_and_scheduling_values() -> None:

@@ -4,6 +4,7 @@ Prometheus (marked e2e and slow; the binaries come from ``make e2e-deps``).
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from chart_render import (
     render,
 )
 from conftest import require
+
+from cluster_traces.recording import load_recording
 
 # ----------------------------------------------------- end to end (real control plane)
 
@@ -179,15 +182,22 @@ def test_chart_configs_place_a_trace_replay_and_every_dashboard_query_has_data(
     require(prometheus_binary is not None, "prometheus not on PATH (make e2e-deps)")
     assert prometheus_binary is not None
     port = free_port()
-    manifests = render("", f"extender.port={port}", "replicaCount=2")
+    manifests = render(
+        "", f"extender.port={port}", "replicaCount=2", "extender.recording.enabled=true"
+    )
     extender_yaml = tmp_path / "extender.yaml"
     extender_yaml.write_text(one(manifests, "ConfigMap", "-config")["data"]["extender.yaml"])
     cluster, pods = _alibaba_replay(trace_dir)
     api_server.create_nodes(cluster)
     api_server.core.create_namespace({"metadata": {"name": NAMESPACE}})
     kubeconfig = _service_account_kubeconfig(api_server, manifests, tmp_path / "sa.kubeconfig")
-    # In the pod the extender listens on 0.0.0.0 and finds its service account in-cluster;
-    # here it listens on loopback with that account's token (flags override the file).
+    # In the pod the extender listens on 0.0.0.0, finds its service account in-cluster and
+    # records onto its volume; here it listens on loopback with that account's token and
+    # records under tmp_path, same placeholders (flags override the file).
+    record_dir = one(manifests, "ConfigMap", "-config")["data"]["extender.yaml"]
+    record_dir = yaml.safe_load(record_dir)["recordDir"].replace(
+        "/var/lib/binforge/recordings", str(tmp_path / "recordings")
+    )
     extender = ManagedProcess(
         "binforge-serve",
         [
@@ -198,6 +208,7 @@ def test_chart_configs_place_a_trace_replay_and_every_dashboard_query_has_data(
             f"--config={extender_yaml}",
             "--host=127.0.0.1",
             f"--kubeconfig={kubeconfig}",
+            f"--record-dir={record_dir}",
         ],
         tmp_path / "extender.log",
     )
@@ -265,3 +276,11 @@ def test_chart_configs_place_a_trace_replay_and_every_dashboard_query_has_data(
         if prometheus is not None:
             prometheus.stop()
         extender.stop()
+    # The extender recorded the replay with only the chart's RBAC, into a directory of its
+    # own start (docs/recording.md).
+    (recording,) = (tmp_path / "recordings").iterdir()
+    assert recording.name.startswith(socket.gethostname() + "-")
+    recorded = load_recording(recording)
+    assert sorted(recorded.cluster.names.tolist()) == sorted(cluster.names.tolist())
+    assert len(recorded.workload) == len(pods)
+    assert set(recorded.bound_node) <= set(cluster.names.tolist())

@@ -75,6 +75,22 @@ def test_node_names_need_a_watch_cache() -> None:
         ExtenderConfig(watch=False, node_cache_capable=True)
 
 
+@pytest.mark.parametrize(
+    ("record_dir", "problem"),
+    [
+        ("/rec/{when}", r"unknown placeholder \{when\} in '/rec/\{when\}': expected \{start\}, \{hostname\}"),
+        ("/rec/{start:%Y}", r"unknown placeholder \{start:%Y\}"),
+        ("/rec/{}", r"unknown placeholder \{\}"),
+        ("/rec/{start", r"recordDir: .* in '/rec/\{start' \(placeholders: .*; write \{\{ for a brace\)"),
+    ],
+)  # fmt: skip
+def test_record_dir_placeholders_other_than_start_and_hostname_are_refused(
+    record_dir: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        build_config({"recordDir": record_dir}, "environment")
+
+
 def test_the_documented_example_config_loads(tmp_path: Path) -> None:
     docs = Path(__file__).parent.parent / "docs" / "extender.md"
     example = docs.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]

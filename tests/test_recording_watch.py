@@ -6,10 +6,13 @@ recorded. Served by a recorded API server on 127.0.0.1 and read by the real kube
 from __future__ import annotations
 
 import json
+import re
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +231,24 @@ def test_serve_records_through_the_extenders_own_watch_when_record_dir_is_set(
             writer.close()
     assert list(load_recording(tmp_path / "rec").workload.cpu_milli) == [1000, 2000]
     assert int(cache.snapshot().state.cpu_free[0]) == 8000 - 3000
+
+
+def test_each_start_of_serve_records_into_a_new_directory_named_by_its_placeholders(
+    tmp_path: Path,
+) -> None:
+    config = replace(CONFIG, record_dir=str(tmp_path / "{hostname}" / "{start}"))
+    start = datetime(2026, 11, 29, 6, 47, 12, tzinfo=timezone(timedelta(hours=1)))
+    assert config.recording_directory(start, "binforge-7d9f") == (
+        tmp_path / "binforge-7d9f" / "20261129T054712Z"
+    )
+    _, writer = recording_sink(ClusterCache(config), config)
+    assert writer is not None
+    writer.close()
+    (host,) = tmp_path.iterdir()
+    (recording,) = host.iterdir()
+    assert host.name == socket.gethostname()
+    assert re.fullmatch(r"\d{8}T\d{6}Z", recording.name)
+    assert (recording / "meta.json").is_file()
 
 
 def test_a_failing_recording_never_stops_the_extenders_cache(tmp_path: Path) -> None:

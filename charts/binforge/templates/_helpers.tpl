@@ -110,13 +110,21 @@ match the scheduler configuration above.
 {{- if .Values.extender.heuristic.file.configMap }}
 {{- $heuristic = include "binforge.heuristicPath" . }}
 {{- end }}
-{{- $config := dict "apiVersion" "binforge.dev/v1alpha1" "kind" "ExtenderConfig" "mode" .Values.extender.mode "heuristic" $heuristic "baseline" .Values.extender.baseline "heuristicTimeoutMs" .Values.extender.heuristicTimeoutMs "host" "0.0.0.0" "port" (int .Values.extender.port) "urlPrefix" "/" "filterVerb" "filter" "prioritizeVerb" "prioritize" "nodeCacheCapable" .Values.extender.nodeCacheCapable "watch" true "kubeconfig" "" "gpuResource" .Values.extender.gpuResource "gpuModelLabel" .Values.extender.gpuModelLabel "nodePoolLabel" .Values.extender.nodePoolLabel "extendedResources" .Values.extender.extendedResources "logLevel" .Values.extender.logLevel }}
+{{- $config := dict "apiVersion" "binforge.dev/v1alpha1" "kind" "ExtenderConfig" "mode" .Values.extender.mode "heuristic" $heuristic "baseline" .Values.extender.baseline "heuristicTimeoutMs" .Values.extender.heuristicTimeoutMs "host" "0.0.0.0" "port" (int .Values.extender.port) "urlPrefix" "/" "filterVerb" "filter" "prioritizeVerb" "prioritize" "nodeCacheCapable" .Values.extender.nodeCacheCapable "watch" true "kubeconfig" "" "gpuResource" .Values.extender.gpuResource "gpuModelLabel" .Values.extender.gpuModelLabel "nodePoolLabel" .Values.extender.nodePoolLabel "extendedResources" .Values.extender.extendedResources "logLevel" .Values.extender.logLevel "recordDir" (include "binforge.recordDir" .) }}
 {{- range $key, $_ := .Values.extender.extraConfig }}
 {{- if hasKey $config $key }}
 {{- fail (printf "extender.extraConfig.%s: set by the chart from its own value (see values.yaml); remove it from extraConfig" $key) }}
 {{- end }}
 {{- end }}
 {{- toYaml (merge $config .Values.extender.extraConfig) }}
+{{- end }}
+
+{{/* Where the extender records (docs/recording.md): one new directory per start of each
+replica under the recordings volume, or "" when recording is off. */}}
+{{- define "binforge.recordDir" -}}
+{{- if .Values.extender.recording.enabled -}}
+/var/lib/binforge/recordings/{hostname}-{start}
+{{- end -}}
 {{- end }}
 
 {{/* The checksum annotation that restarts the pod when either configuration changes. */}}
