@@ -290,6 +290,7 @@ class EvaluatorConfig:
         if self.reference is None:
             return ()
         return (self.reference,) if isinstance(self.reference, str) else self.reference
+
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
