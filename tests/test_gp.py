@@ -10,7 +10,7 @@ import numpy as np
 
 from cluster_traces.scenarios import load_scenario
 from heuristics.evolve.config import EvolutionConfig, GPConfig
-from heuristics.evolve.gp import mutate_source
+from heuristics.evolve.gp import GATES, mutate_source
 from heuristics.evolve.proposer import Parent, ProposalRequest, create
 from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.safety import check_source, compile_heuristic
@@ -142,3 +142,24 @@ def test_score_feature_share_puts_feature_insertions_on_the_whole_score() -> Non
     assert _whole_score_features(GPConfig(score_feature_share=1.0)) > 2 * _whole_score_features(
         GPConfig()
     )
+
+
+def _gated(children: list[str]) -> int:
+    return sum(any(gate in child for gate in GATES) for child in children)
+
+
+def test_gate_share_multiplies_inserted_features_by_a_cluster_or_pod_condition() -> None:
+    def children(config: GPConfig) -> list[str]:
+        return [
+            mutate_source([SEED_SOURCES["tetris"]], random.Random(i), config) for i in range(60)
+        ]
+
+    plain = children(GPConfig())
+    assert _gated(plain) == 0
+    assert children(GPConfig(gate_share=0.0)) == plain  # off: the same draws as before
+    gated = [c for c in children(GPConfig(gate_share=1.0)) if _gated([c])]
+    assert len(gated) >= 10
+    scenario = load_scenario("synthetic")  # GPU nodes and pods: every gate is evaluated
+    for child in gated[:5]:
+        with np.errstate(all="ignore"):
+            assert len(simulate(scenario, compile_heuristic(child), seed=0).placements) > 100

@@ -152,6 +152,10 @@ class GPConfig:
         score_feature_share: share of feature insertions that go on the whole returned
             score (``score ± w * feature``: a secondary criterion or tie-breaker for
             the parent's ranking) rather than on a random inner expression.
+        gate_share: share of feature insertions whose term is multiplied by a 0/1 gate
+            (a GPU or CPU-only cluster, a pod with or without GPUs; ``gp.GATES``), so
+            a program can break ties one way on GPU clusters and another on CPU-only
+            ones. 0 (the default) draws exactly as before.
         keep_structure: leave alone the constants that shape arrays rather than score
             (``axis=``, slices, arguments of ``len``, ``int`` and array constructors):
             changing them only ever breaks a child. False keeps the first campaigns'
@@ -164,6 +168,7 @@ class GPConfig:
     max_nodes: int = 400
     blend_rate: float = 0.0
     score_feature_share: float = 0.0
+    gate_share: float = 0.0
     keep_structure: bool = False
 
 
@@ -283,6 +288,11 @@ class EvaluatorConfig:
     probe_decisions: int = 0
     reference: str | tuple[str, ...] | None = None
     regression_penalty: float = 0.0
+    screen_timeout_s: float = 20.0
+    train_timeout_s: float = 60.0
+    cpu_limit_s: int = 120
+    memory_limit_mib: int = 4096
+    data_dir: str | None = None
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -290,12 +300,6 @@ class EvaluatorConfig:
         if self.reference is None:
             return ()
         return (self.reference,) if isinstance(self.reference, str) else self.reference
-
-    screen_timeout_s: float = 20.0
-    train_timeout_s: float = 60.0
-    cpu_limit_s: int = 120
-    memory_limit_mib: int = 4096
-    data_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -502,6 +506,7 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(0.0 <= config.gp.blend_rate <= 1.0, "gp.blend_rate", "expected a value in [0, 1]")
     need(0.0 <= config.gp.score_feature_share <= 1.0, "gp.score_feature_share",
          "expected a value in [0, 1]")  # fmt: skip
+    need(0.0 <= config.gp.gate_share <= 1.0, "gp.gate_share", "expected a value in [0, 1]")
     need(config.evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
     need(not config.evaluator.regression_penalty or bool(config.evaluator.references),
          "evaluator.regression_penalty", "needs evaluator.reference (a registered heuristic)")  # fmt: skip

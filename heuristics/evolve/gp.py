@@ -9,7 +9,9 @@ expression of the second parent into the first. The changes:
 * ``operator``: swap ``+``, ``-``, ``*``, ``/`` (or ``<``/``>``) in place;
 * ``subtree``: replace an expression by a small random expression over the inputs;
 * ``feature``: add ``c * feature`` to an expression, for one of :data:`FEATURES` (the
-  pod's requests and the nodes' free and total capacity, in their units);
+  pod's requests and the nodes' free and total capacity, in their units), a share
+  ``gate_share`` of them as ``c * gate * feature`` for one of :data:`GATES` (the kind of
+  cluster or of pod);
 * ``wrap``: pass an expression through ``np.sqrt(np.abs(.))``, ``np.log1p(np.abs(.))``,
   a square or ``np.minimum``/``np.maximum`` with a feature;
 * ``crossover``: replace an expression by one taken from the second parent.
@@ -34,7 +36,7 @@ from heuristics.evolve.config import EvolutionConfig, GPConfig
 from heuristics.evolve.proposer import Proposal, ProposalKind, ProposalRequest, register
 from heuristics.safety import UnsafeCodeError, check_source
 
-__all__ = ["FEATURES", "GPProposer", "mutate_source"]
+__all__ = ["FEATURES", "GATES", "GPProposer", "mutate_source"]
 
 FEATURES: tuple[str, ...] = (
     "(nodes.cpu_free - pod.cpu_milli)",
@@ -64,6 +66,15 @@ FEATURES: tuple[str, ...] = (
     "1.0 * (nodes.gpu_free > pod.gpu_milli_total) * (nodes.gpu_free - pod.gpu_milli_total < 500)",
 )
 """Input features the GP may insert; units follow the contract (millicores, MiB, 1/1000 GPU)."""
+
+GATES: tuple[str, ...] = (
+    "1.0 * np.any(ctx.shape_num_gpu > 0)",  # a GPU cluster: its workload asks for GPUs
+    "1.0 * np.all(ctx.shape_num_gpu == 0)",  # a CPU-only cluster
+    "1.0 * (pod.gpu_milli_total > 0)",  # the pod asks for GPUs
+    "1.0 * (pod.gpu_milli_total == 0)",  # the pod does not
+)
+"""0/1 conditions a gated feature insertion multiplies its term by (``gp.gate_share``), so
+one program can rank differently on GPU and CPU-only clusters, or for GPU and CPU pods."""
 
 _GUARD = "np.nan_to_num({} * np.ones(len(nodes)), nan=-1e12, posinf=1e12, neginf=-1e12)"
 
@@ -309,7 +320,10 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
     elif kind == "feature":
         sign = rng.choice(["+", "-"])
         weight = abs(float(_constant(rng)))
-        _set(site, _expr(f"({current}) {sign} {weight} * ({rng.choice(FEATURES)})"))
+        term = f"({rng.choice(FEATURES)})"
+        if config.gate_share > 0 and rng.random() < config.gate_share:
+            term = f"{rng.choice(GATES)} * {term}"
+        _set(site, _expr(f"({current}) {sign} {weight} * {term}"))
     else:
         wrap = rng.choice(_WRAPS)
         _set(site, _expr(wrap.format(current, f=rng.choice(FEATURES))))
