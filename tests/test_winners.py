@@ -5,6 +5,7 @@ generated training instances and the results script behave as documented."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,7 +94,12 @@ def _beats_best_fit(
 
 
 @pytest.mark.parametrize(
-    ("winner", "name"), [("binpack-gap", "orlib:binpack1"), ("binpack-step", "orlib:binpack3")]
+    ("winner", "name"),
+    [
+        ("binpack-snug", "orlib:binpack1"),
+        ("binpack-gap", "orlib:binpack1"),
+        ("binpack-step", "orlib:binpack3"),
+    ],
 )
 def test_the_bin_packing_winners_beat_best_fit_on_held_out_or_library(
     trace_dir: Path, winner: str, name: str
@@ -105,6 +111,10 @@ def test_the_bin_packing_winners_beat_best_fit_on_held_out_or_library(
 @pytest.mark.parametrize(
     ("winner", "name"),
     [
+        ("binpack-snug", "orlib:binpack2"),
+        ("binpack-snug", "orlib:binpack3"),
+        ("binpack-snug", "orlib:binpack4"),
+        ("binpack-snug", "funsearch:weibull5k"),
         ("binpack-step", "orlib:binpack4"),
         ("binpack-step", "funsearch:weibull5k"),
         ("binpack-gap", "orlib:binpack2"),
@@ -159,16 +169,25 @@ def test_the_results_script_names_a_missing_marker() -> None:
         replace_block("no markers here", "fgd", "x", "notes.md")
 
 
-def test_the_simplified_bin_packing_winner_places_items_exactly_as_the_gp_original(
-    trace_dir: Path,
+@pytest.mark.parametrize(
+    ("simplified", "original", "names"),
+    [
+        ("binpack-gap", "binpack-gp-1704.py", ("orlib:binpack2", "uniform:250")),
+        ("binpack-snug-reduced.py", "binpack-snug", ("orlib:binpack1", "uniform:120")),
+    ],
+)
+def test_the_simplified_bin_packing_winners_place_items_exactly_as_the_gp_originals(
+    trace_dir: Path, simplified: str, original: str, names: tuple[str, ...]
 ) -> None:
-    original = resolve(str(CAMPAIGNS_DIR / "binpack-gp-1704.py")).heuristic
-    simplified = resolve("binpack-gap").heuristic
-    for name in ("orlib:binpack2", "uniform:250"):
+    def load(name: str) -> Any:
+        path = CAMPAIGNS_DIR / name
+        return resolve(str(path) if path.suffix == ".py" else name).heuristic
+
+    for name in names:
         scenario = load_scenario(name, seed=22)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ours = simulate(scenario, simplified, seed=0).placements
-            theirs = simulate(scenario, original, seed=0).placements
+            ours = simulate(scenario, load(simplified), seed=0).placements
+            theirs = simulate(scenario, load(original), seed=0).placements
         assert np.array_equal(ours, theirs), name
 
 
