@@ -1,24 +1,12 @@
 """Engine A/B: the decision probe off (before) and on (after), same budget, same seeds.
 
-Each arm is the bin-packing campaign (``docs/campaigns/binpack.yaml``) with a sample
-budget instead of a time budget, one sandbox worker and one proposal in flight, so runs
-compare; the arms differ only in ``evaluator.probe_decisions``. Per run it reports wall
-time, samples per minute, full evaluations, duplicates (and how many the probe caught),
-runs stopped by the screen, the best training fitness and the best program's fitness on
-the held-out validation scenarios.
-
-The *audit* reruns the screen for every candidate the probe called a duplicate and
-checks that its placements equal a program known by then: a miss is a *false
-duplicate*, behaviour the probe threw away. It runs after the timed search, so it does
-not count in the wall time.
-
-It then replays the programs of the probe-off runs through probes of other sizes and
-depths (``--variants``) to show what each would have caught, missed and mistaken.
-
-Run (one run at a time; needs nothing but the repository; about 20 minutes on the shared
-two-core machine for five seeds)::
-
-    nice -n 19 .venv/bin/python -m benchmarks.engine_ab --samples 400 --seeds 1 2 3 4 5
+Each arm is the bin-packing campaign's first attempt (``docs/campaigns/binpack-first.yaml``,
+the config the recorded A/B ran on) with a sample budget instead of a time budget, one
+sandbox worker and one proposal in flight, so runs compare; the arms differ only in
+``evaluator.probe_decisions``. Per run it reports wall time, samples per minute, full
+evaluations, duplicates (and how many the probe caught), runs stopped by the screen,
+the best training fitness and the best program's fitness on the held-out validation
+scenarios.
 """
 
 from __future__ import annotations
@@ -40,7 +28,7 @@ from heuristics.sandbox import Sandbox, SandboxLimits
 __all__ = ["main", "run_arm"]
 
 ROOT = Path(__file__).resolve().parents[1]
-CAMPAIGN = ROOT / "docs" / "campaigns" / "binpack.yaml"
+CAMPAIGN = ROOT / "docs" / "campaigns" / "binpack-first.yaml"
 
 
 def arm_config(base: EvolutionConfig, seed: int, samples: int, probe: int) -> EvolutionConfig:
