@@ -34,7 +34,7 @@ from typing import Any
 
 from heuristics.evolve.config import DatabaseConfig
 
-__all__ = ["Program", "ProgramDatabase", "ast_hash", "descriptors", "program_size"]
+__all__ = ["Program", "ProgramDatabase", "ast_hash", "descriptors", "program_size", "rank"]
 
 Status = str
 """``proposed``, ``invalid`` (no usable source), ``duplicate``, ``failed``, ``screened``
@@ -352,7 +352,7 @@ class ProgramDatabase:
             if cell is None:
                 continue
             held = cells.get(cell)
-            if held is None or _better(program, held):
+            if held is None or rank(program) > rank(held):
                 cells[cell] = program
         return cells
 
@@ -451,8 +451,10 @@ def _scored(upto: int | None) -> tuple[str, list[Any]]:
     return where + " AND status='evaluated' AND score IS NOT NULL", params
 
 
-def _better(a: Program, b: Program) -> bool:
-    return (a.score or 0.0, -a.size, -a.id) > (b.score or 0.0, -b.size, -b.id)
+def rank(program: Program) -> tuple[float, int, int]:
+    """The order of "best" (higher ranks first): the higher fitness, then the smaller
+    program, then the earlier one (:meth:`ProgramDatabase.best` orders its query so)."""
+    return (program.score or 0.0, -program.size, -program.id)
 
 
 def _program(row: sqlite3.Row) -> Program:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from heuristics.evolve.config import DatabaseConfig
-from heuristics.evolve.database import Program, ProgramDatabase
+from heuristics.evolve.database import Program, ProgramDatabase, rank
 from heuristics.evolve.engine import DATABASE_FILE
 
 __all__ = [
@@ -173,4 +173,4 @@ def _winner(
     evaluated = [p for p in programs if p.status == "evaluated" and p.score is not None]
     if not evaluated:
         return None
-    return max(evaluated, key=lambda p: (p.score or 0.0, -p.size, -p.id))
+    return max(evaluated, key=rank)

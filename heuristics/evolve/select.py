@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heuristics.evolve.config import API_VERSION, KIND, EvolutionConfig, config_from_mapping
-from heuristics.evolve.database import Program
+from heuristics.evolve.database import Program, rank
 from heuristics.evolve.engine import sandbox_limits
 from heuristics.evolve.evaluator import Evaluator
 from heuristics.evolve.executor import LocalExecutor
@@ -48,7 +48,7 @@ class Choice:
 
 def _best_distinct(programs: Sequence[Program], top: int) -> list[Program]:
     evaluated = [p for p in programs if p.status == "evaluated" and p.score is not None]
-    evaluated.sort(key=lambda p: (-(p.score or 0.0), p.size, p.id))  # as the run's best
+    evaluated.sort(key=rank, reverse=True)  # the order the run's best is chosen in
     chosen: list[Program] = []
     seen: set[int | None] = set()
     for program in evaluated:
