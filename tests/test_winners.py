@@ -107,6 +107,18 @@ def test_the_bin_packing_winners_beat_best_fit_on_held_out_or_library(
     _beats_best_fit(BY_NAME["binpack"], name, (0,), winner)
 
 
+def test_the_weibull_specialist_beats_best_fit_and_the_general_winner_on_weibull_5k(
+    trace_dir: Path,
+) -> None:
+    campaign = BY_NAME["binpack-weibull"]
+    scenario = load_scenario("funsearch:weibull5k")
+    ours, general, best_fit = (
+        evaluate(scenario, policy, (0,), campaign.objective).value
+        for policy in (campaign.winner, "binpack-snug", "best-fit")
+    )
+    assert ours < general < best_fit, (ours, general, best_fit)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("winner", "name"),
@@ -174,6 +186,7 @@ def test_the_results_script_names_a_missing_marker() -> None:
     [
         ("binpack-gap", "binpack-gp-1704.py", ("orlib:binpack2", "uniform:250")),
         ("binpack-snug-reduced.py", "binpack-snug", ("orlib:binpack1", "uniform:120")),
+        ("binpack-weibull-reduced.py", "binpack-weibull", ("weibull:1k", "uniform:120")),
     ],
 )
 def test_the_simplified_bin_packing_winners_place_items_exactly_as_the_gp_originals(
