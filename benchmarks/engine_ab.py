@@ -7,6 +7,19 @@ sandbox worker and one proposal in flight, so runs compare; the arms differ only
 evaluations, duplicates (and how many the probe caught), runs stopped by the screen,
 the best training fitness and the best program's fitness on the held-out validation
 scenarios.
+
+The *audit* reruns the screen for every candidate the probe called a duplicate and
+checks that its placements equal a program known by then: a miss is a *false
+duplicate*, behaviour the probe threw away. It runs after the timed search, so it does
+not count in the wall time.
+
+It then replays the programs of the probe-off runs through probes of other sizes and
+depths (``--variants``) to show what each would have caught, missed and mistaken.
+
+Run (one run at a time; needs nothing but the repository; about 20 minutes on the shared
+two-core machine for five seeds)::
+
+    nice -n 19 .venv/bin/python -m benchmarks.engine_ab --samples 400 --seeds 1 2 3 4 5
 """
 
 from __future__ import annotations
