@@ -196,7 +196,11 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_finished_evaluations(
         time.sleep(0.5)
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         if database.exists():
-            finished = [r for r in _rows(run_dir) if r[2] in ("evaluated", "screened", "duplicate")]
+            try:
+                rows = _rows(run_dir)
+            except sqlite3.OperationalError:  # the file exists, its tables not yet
+                continue
+            finished = [r for r in rows if r[2] in ("evaluated", "screened", "duplicate")]
     assert len(finished) >= 6, "the run did not get going"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
