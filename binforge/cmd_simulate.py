@@ -34,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seeds", type=int, default=1, help="run seeds 0..N-1 (default 1)")
     parser.add_argument(
+        "--scenario-seed",
+        type=int,
+        default=0,
+        help="seed of the scenario itself (a campaign config's scenario_seed): which node "
+        "subset a loaded replay keeps, which instances a generated set draws (default 0)",
+    )
+    parser.add_argument(
         "--baseline",
         help="policy to state recovered compute against (default best-fit; kube-default "
         "for replay)",
@@ -61,11 +68,15 @@ def _simulate(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise UserError(f"--seeds: expected a positive count, got {args.seeds}")
+    if args.scenario_seed < 0:
+        raise UserError(f"--scenario-seed: expected 0 or more, got {args.scenario_seed}")
     names = [n.strip() for n in args.policy.split(",") if n.strip()]
     if not names:
         raise UserError("--policy: expected at least one policy name")
     try:
-        scenario = load_scenario(args.scenario, args.trace_dir, protocol=args.protocol)
+        scenario = load_scenario(
+            args.scenario, args.trace_dir, protocol=args.protocol, seed=args.scenario_seed
+        )
     except ScenarioError as exc:
         raise UserError(f"--scenario: {exc}") from exc
     protocol = "elastic" if scenario.instances else scenario.replay.protocol
@@ -84,7 +95,7 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     except HeuristicError as exc:
         raise UserError(f"simulate {args.scenario}: {exc}") from exc
-    document = to_json(comparison)
+    document = {**to_json(comparison), "scenario_seed": args.scenario_seed}
     emit(document, lambda: format_table(comparison), args.json)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

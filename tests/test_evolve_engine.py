@@ -188,7 +188,12 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_finished_evaluations(
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "binforge", "evolve", "--config", str(config),
                "--run-dir", str(run_dir), "--quiet"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    scratch = tmp_path / "tmp"  # a killed run cannot remove its sandbox scratch: keep it here
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     database = run_dir / DATABASE_FILE
     deadline = time.monotonic() + 90
     finished: list[tuple] = []
@@ -211,7 +216,7 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_finished_evaluations(
 
     resumed = subprocess.run(
         [*command, "--resume", "--budget-samples", str(last + 5)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr

@@ -1,6 +1,7 @@
 """Fitness relative to a reference heuristic: the reference scores exactly -1 (minimised
 objective), a better candidate scores above it, and falling behind the reference on any
-scenario costs ``regression_penalty`` times the shortfall."""
+scenario costs ``regression_penalty`` times the shortfall; ``gain_cap`` bounds what any one
+scenario can count above it."""
 
 from __future__ import annotations
 
@@ -71,6 +72,32 @@ def test_falling_behind_the_reference_costs_the_penalty_times_the_shortfall(runs
     assert all(r > 1 for r in ratios)  # worst fit opens more bins than first fit
     expected = [-r - PENALTY * (r - 1) for r in ratios]
     assert relative.score == pytest.approx(sum(expected) / len(expected))
+
+
+def test_a_gain_cap_bounds_each_scenarios_gain_over_the_reference(runs: dict) -> None:
+    """Best fit beats first fit by more than 1 % on some scenario; capped at 1 %, that
+    scenario counts as exactly 1 % better, and the others as they are."""
+    cap = 0.01
+    reference = _excess(runs["first-fit"][0])
+    absolute, uncapped = runs["best-fit-cpu"]
+    ratios = [e / r for e, r in zip(_excess(absolute), reference, strict=True)]
+    assert min(ratios) < 1 - cap  # the cap binds somewhere
+    capped = _evaluate(
+        [SEED_SOURCES["best-fit-cpu"], SEED_SOURCES["worst-fit"]],
+        reference="first-fit", regression_penalty=PENALTY, gain_cap=cap,
+    )  # fmt: skip
+    expected = [min(-r, -1 + cap) for r in ratios]
+    assert capped[0].score == pytest.approx(sum(expected) / len(expected))
+    assert uncapped.score > capped[0].score > -1
+    assert capped[1].score == pytest.approx(runs["worst-fit"][1].score)  # losses are not capped
+
+
+def test_a_gain_cap_without_a_reference_is_a_config_error() -> None:
+    head = {"apiVersion": API_VERSION, "kind": KIND}
+    with pytest.raises(ConfigError, match=r"evaluator\.gain_cap: needs evaluator\.reference"):
+        config_from_mapping({**head, "evaluator": {"gain_cap": 0.05}})
+    with pytest.raises(ConfigError, match=r"evaluator\.gain_cap: expected >= 0"):
+        config_from_mapping({**head, "evaluator": {"reference": "fgd", "gain_cap": -0.1}})
 
 
 def test_a_penalty_without_a_reference_is_a_config_error() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from binforge.cli import main
+from cluster_traces.scenarios import load_scenario
+from heuristics.evolve.campaigns import evaluate_metrics
 
 NAN_HEURISTIC = """
 import numpy as np
@@ -103,3 +105,32 @@ def test_replay_plots_stranded_share_over_time_against_kube_default(
     document = json.loads((tmp_path / "results.json").read_text())
     assert document["protocol"] == "replay" and document["baseline"] == "kube-default"
     assert (tmp_path / "stranded_gpu_share.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.traces
+def test_the_scenario_seed_picks_a_loaded_replays_node_subset_as_a_campaign_does(
+    trace_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--scenario-seed 1`` reproduces what ``make results`` and the campaign configs call
+    node subset 1 (``scenario_seed: 1``), which is another cluster than subset 0."""
+    name = "alibaba-gpu-v2023:loaded-3"
+    argv = ["simulate", "--scenario", name, "--policy", "fgd", "--baseline", "fgd"]
+    argv += ["--trace-dir", str(trace_dir), "--json", "-"]
+    shares = {}
+    for subset in (0, 1):
+        status, out, _ = run([*argv, "--scenario-seed", str(subset)], capsys)
+        assert status == 0
+        document = json.loads(out)
+        assert document["scenario_seed"] == subset
+        shares[subset] = document["policies"]["fgd"]["summary"]["stranded_share_mean"]["mean"]
+    scenario = load_scenario(name, trace_dir, seed=1)
+    campaign = evaluate_metrics([scenario], "fgd", (0,), ["stranded_share_mean"])
+    assert shares[1] == pytest.approx(campaign["stranded_share_mean"].value)
+    assert shares[0] != pytest.approx(shares[1])
+
+
+def test_a_negative_scenario_seed_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--policy", "best-fit", "--scenario-seed", "-1"]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert "--scenario-seed: expected 0 or more, got -1" in err

@@ -273,6 +273,10 @@ class EvaluatorConfig:
             reference on each scenario is whichever of them does best there. None:
             absolute objectives.
         regression_penalty: see ``reference``; 0 turns the penalty off.
+        gain_cap: with a reference, the most a scenario counts above it (the reference
+            scores +-1, so 0.05 caps each scenario's gain at 5 % of the reference's
+            magnitude); a search must then gain on many scenarios, not buy losses on some
+            with a large gain on one. None: uncapped.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
         memory_limit_mib: address-space limit of a sandbox worker.
@@ -288,6 +292,7 @@ class EvaluatorConfig:
     probe_decisions: int = 0
     reference: str | tuple[str, ...] | None = None
     regression_penalty: float = 0.0
+    gain_cap: float | None = None
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
@@ -510,6 +515,10 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(config.evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
     need(not config.evaluator.regression_penalty or bool(config.evaluator.references),
          "evaluator.regression_penalty", "needs evaluator.reference (a registered heuristic)")  # fmt: skip
+    gain_cap = config.evaluator.gain_cap
+    need(gain_cap is None or gain_cap >= 0, "evaluator.gain_cap", "expected >= 0 or null")
+    need(gain_cap is None or bool(config.evaluator.references), "evaluator.gain_cap",
+         "needs evaluator.reference (a registered heuristic)")  # fmt: skip
     need(config.evaluator.reference != (), "evaluator.reference",
          "expected a registered heuristic or a non-empty list of them")  # fmt: skip
     need(config.prompt.parents >= 1, "prompt.parents", "expected >= 1")

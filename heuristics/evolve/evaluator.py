@@ -243,13 +243,17 @@ class Evaluator:
 
     def _relative(self, value: float, label: str) -> float:
         """``value`` as is without a reference; else over the reference's magnitude (the
-        reference itself scores +-1), minus the penalty times any shortfall behind it."""
+        reference itself scores +-1), at most ``gain_cap`` above it, minus the penalty
+        times any shortfall behind it."""
         reference = self._reference.get(label)
         if reference is None:
             return value
         scale = abs(reference)
+        relative = value / scale
+        if self.config.gain_cap is not None:
+            relative = min(relative, reference / scale + self.config.gain_cap)
         shortfall = max(0.0, (reference - value) / scale)
-        return value / scale - self.config.regression_penalty * shortfall
+        return relative - self.config.regression_penalty * shortfall
 
     def _fitness(self, reply: Mapping[str, Any], refs: Iterable[ScenarioRef]) -> float:
         values = [self._relative(self._signed(reply, ref.label), ref.label) for ref in refs]
