@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import require
@@ -17,13 +20,18 @@ TASK = {"kind": "simulate", "scenarios": [{"name": "weibull:100", "seeds": [0], 
 LIMITS = SandboxLimits(preload=({"name": "weibull:100", "label": "w"},))
 
 
-def _four_runs(executor: Executor) -> list[SandboxResult]:
+def _four_runs(executor: Executor, scratch: list[int] | None = None) -> list[SandboxResult]:
+    """Four runs at once; ``scratch`` gets the count of sandbox scratch directories in
+    ``$TMPDIR`` just before the executor closes."""
+
     async def main() -> list[SandboxResult]:
         return list(await asyncio.gather(*(executor.run(BEST_FIT, TASK, 120) for _ in range(4))))
 
     try:
         return asyncio.run(main())
     finally:
+        if scratch is not None:
+            scratch.append(len(list(Path(os.environ["TMPDIR"]).glob("binforge-sandbox-*"))))
         executor.close()
 
 
@@ -37,10 +45,20 @@ def test_the_local_executor_runs_tasks_concurrently_in_sandboxes() -> None:
 
 
 @pytest.mark.slow
-def test_the_ray_executor_gives_the_same_answers_on_a_local_ray_instance() -> None:
+def test_the_ray_executor_gives_the_same_answers_on_a_local_ray_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """...and closing it removes its actors' sandbox scratch directories, as the local
+    executor's close does."""
     require(importlib.util.find_spec("ray") is not None, "ray is not installed (binforge[ray])")
-    local = _four_runs(make_executor(ExecutorConfig(kind="local", workers=1), LIMITS))
-    remote = _four_runs(make_executor(ExecutorConfig(kind="ray", workers=2), LIMITS))
+    monkeypatch.setenv("RAY_TMPDIR", tempfile.gettempdir())  # Ray's sockets: a short path
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the sandboxes' scratch: the actors'
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # and this process's
+    scratch: list[int] = []
+    local = _four_runs(make_executor(ExecutorConfig(kind="local", workers=1), LIMITS), scratch)
+    remote = _four_runs(make_executor(ExecutorConfig(kind="ray", workers=2), LIMITS), scratch)
+    assert scratch == [1, 2]  # one scratch directory per sandbox worker while they ran
+    assert list(tmp_path.glob("binforge-sandbox-*")) == []  # and none after close
     assert all(r.ok for r in remote), [r.error for r in remote]
     assert [r.value for r in remote if r.value] != []
     for a, b in zip(local, remote, strict=True):

@@ -9,6 +9,7 @@ runs one sandbox per Ray actor, so a search can span a Ray cluster without code 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -97,7 +98,11 @@ class RayExecutor:
             self._free.put_nowait(actor)
 
     def close(self) -> None:
-        """Kill the actors (and their sandboxes); shut Ray down if this executor started it."""
+        """Close the actors' sandboxes (their workers and scratch directories), kill the
+        actors, and shut Ray down if this executor started it. An actor that does not
+        answer within 30 s is killed without its sandbox closed."""
+        with contextlib.suppress(self._ray.exceptions.RayError):
+            self._ray.get([actor.close.remote() for actor in self._actors], timeout=30)
         for actor in self._actors:
             self._ray.kill(actor)
         if self._owns_ray:
@@ -112,6 +117,9 @@ class _SandboxActor:
         self, source: str | None, task: Mapping[str, Any], timeout_s: float, heuristic: str | None
     ) -> SandboxResult:
         return self.sandbox.run(source, task, timeout_s, heuristic=heuristic)
+
+    def close(self) -> None:
+        self.sandbox.close()
 
 
 def make_executor(config: ExecutorConfig, limits: SandboxLimits) -> Executor:
