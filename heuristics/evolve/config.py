@@ -512,14 +512,15 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(0.0 <= config.gp.score_feature_share <= 1.0, "gp.score_feature_share",
          "expected a value in [0, 1]")  # fmt: skip
     need(0.0 <= config.gp.gate_share <= 1.0, "gp.gate_share", "expected a value in [0, 1]")
-    need(config.evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
-    need(not config.evaluator.regression_penalty or bool(config.evaluator.references),
-         "evaluator.regression_penalty", "needs evaluator.reference (a registered heuristic)")  # fmt: skip
-    gain_cap = config.evaluator.gain_cap
-    need(gain_cap is None or gain_cap >= 0, "evaluator.gain_cap", "expected >= 0 or null")
-    need(gain_cap is None or bool(config.evaluator.references), "evaluator.gain_cap",
-         "needs evaluator.reference (a registered heuristic)")  # fmt: skip
-    need(config.evaluator.reference != (), "evaluator.reference",
+    evaluator = config.evaluator
+    need(evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
+    need(evaluator.gain_cap is None or evaluator.gain_cap >= 0, "evaluator.gain_cap",
+         "expected >= 0 or null")  # fmt: skip
+    for option, used in (("regression_penalty", bool(evaluator.regression_penalty)),
+                         ("gain_cap", evaluator.gain_cap is not None)):  # fmt: skip
+        need(not used or bool(evaluator.references), f"evaluator.{option}",
+             "needs evaluator.reference (a registered heuristic)")  # fmt: skip
+    need(evaluator.reference != (), "evaluator.reference",
          "expected a registered heuristic or a non-empty list of them")  # fmt: skip
     need(config.prompt.parents >= 1, "prompt.parents", "expected >= 1")
     need(0 <= config.prompt.diff_share <= 1, "prompt.diff_share", "expected 0..1")
