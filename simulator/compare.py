@@ -9,6 +9,10 @@ seeds, in resource units:
   capacity`` (time-averaged), in GPUs, CPU cores and GiB of memory.
 * elastic: nodes (bins) saved, ``baseline bins - bins`` (mean per instance); in time
   (autoscaler), node-hours saved.
+
+Nothing is stated (an empty mapping) when either side counted heuristic errors
+(``on_heuristic_error="count"``): the pods a failing heuristic left out would count as
+capacity recovered.
 """
 
 from __future__ import annotations
@@ -101,10 +105,13 @@ def recovered_compute(
 ) -> dict[str, float]:
     """Compute recovered by ``runs`` against ``baseline`` (see the module docstring).
 
-    Keys name the unit: ``gpus``, ``cpu_cores``, ``memory_gib``, ``nodes``. Means over
-    seeds; positive means the policy does better than the baseline.
+    Keys name the unit: ``gpus``, ``cpu_cores``, ``memory_gib``, ``nodes``,
+    ``node_hours``. Means over seeds; positive means the policy does better than the
+    baseline. Empty when either side counted heuristic errors.
     """
     mine, theirs = runs.summary(), baseline.summary()
+    if any(side.get("heuristic_errors", (0.0, 0.0))[0] > 0 for side in (mine, theirs)):
+        return {}
 
     def delta(key: str, sign: float = 1.0) -> float:
         if key not in mine or key not in theirs:

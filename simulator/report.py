@@ -42,7 +42,10 @@ def format_table(comparison: Comparison) -> str:
     if comparison.recovered:
         lines.append(f"recovered compute vs {comparison.baseline} (same scenario and seeds):")
         for name, amounts in comparison.recovered.items():
-            text = ", ".join(f"{v:+.2f} {unit}" for unit, v in amounts.items())
+            text = ", ".join(f"{v:+.2f} {unit}" for unit, v in amounts.items()) or (
+                "not stated: heuristic errors were counted, and the pods left out would "
+                "count as recovered"
+            )
             lines.append(f"  {name}: {text}")
     return "\n".join(lines)
 

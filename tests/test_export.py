@@ -117,7 +117,7 @@ def test_a_program_chosen_by_id_is_exported_without_the_best_programs_comparison
 ) -> None:
     path = export_winner(run_dir, "chosen", dest=tmp_path, now=WHEN, program=1)
     header = path.read_text(encoding="utf-8").split("import numpy", 1)[0]
-    assert "program: #1 (sample None" in header
+    assert "program: #1 (a seed, island" in header
     assert "chosen by program id; the run's recorded comparison is of its best, #12" in header
     assert "against the baselines" not in header  # those numbers are the best program's
     assert callable(Registry(winners_dir=tmp_path).resolve("chosen").heuristic)

@@ -91,8 +91,29 @@ def test_a_heuristic_file_returning_nan_fails_or_is_counted(
 
     status, out, _ = run([*argv, "--on-error", "count", "--json", "-"], capsys)
     assert status == 0
-    metrics = json.loads(out)["policies"][str(path)]["runs"][0]["metrics"]
+    policy = json.loads(out)["policies"][str(path)]
+    metrics = policy["runs"][0]["metrics"]
     assert metrics["heuristic_errors"] > 0 and metrics["pods_placed"] == 0
+
+
+def test_no_compute_is_recovered_by_a_heuristic_whose_errors_left_items_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every item it failed is an item left out, so it opens no bins at all: counted
+    # naively, that would be every bin of best fit's packing "saved".
+    path = tmp_path / "nan_scores.py"
+    path.write_text(NAN_HEURISTIC)
+    argv = ["simulate", "--scenario", "uniform:120", "--policy", f"{path},first-fit"]
+    status, out, _ = run([*argv, "--on-error", "count", "--json", "-"], capsys)
+    assert status == 0
+    policies = json.loads(out)["policies"]
+    assert policies[str(path)]["summary"]["bins_used_mean"]["mean"] == 0
+    assert policies[str(path)]["recovered_vs_baseline"] == {}
+    assert policies["first-fit"]["recovered_vs_baseline"]["nodes"] < 0  # still stated
+
+    status, out, _ = run([*argv, "--on-error", "count"], capsys)
+    assert status == 0
+    assert f"{path}: not stated: heuristic errors were counted" in out
 
 
 def test_replay_plots_stranded_share_over_time_against_kube_default(

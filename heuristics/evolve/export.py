@@ -58,7 +58,9 @@ def provenance_header(
     lines = [
         f"binforge winner {name!r}, exported {exported_at:%Y-%m-%d %H:%M UTC}",
         f"run: {record.run_dir.resolve()}",
-        f"program: #{winner.id} (sample {winner.sample}, island {winner.island}, kind {winner.kind})",
+        f"program: #{winner.id} ("
+        + ("a seed" if winner.sample is None else f"sample {winner.sample}")
+        + f", island {winner.island}, kind {winner.kind})",
         f"proposer: {winner.proposer or 'unknown'}"
         + (f", model {winner.model}" if winner.model else ""),
         f"training fitness (higher is better): {_fmt(winner.score)}",
