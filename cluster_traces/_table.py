@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from cluster_traces._text import utf8_error
 from cluster_traces.errors import TraceFormatError
 
 __all__ = ["Column", "read_csv", "reject_repeats", "reject_rows"]
@@ -51,8 +52,11 @@ class Column:
 
 
 def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        first = handle.readline()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a BOM is no name
+            first = handle.readline()
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
     if not first.strip():
         raise TraceFormatError(path, "a header row", line=1, value=first)
     return [name.strip() for name in next(csv.reader([first]))]
@@ -93,7 +97,10 @@ def read_csv(
     try:
         table = pacsv.read_csv(path, read_options=read_options, convert_options=convert_options)
     except pa.ArrowInvalid as exc:
-        _locate_error(path, header, present, first_line)
+        try:
+            _locate_error(path, header, present, first_line)
+        except UnicodeDecodeError:
+            raise utf8_error(path) from None
         raise TraceFormatError(path, f"a well-formed CSV file ({exc})") from exc
     out: dict[str, np.ndarray] = {}
     for column in present:

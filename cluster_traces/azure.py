@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cluster_traces._text import read_text
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import FloatArray, MiB, Millicores, Workload
 from cluster_traces.units import GIB
@@ -41,7 +42,7 @@ def load_azure_flavours(trace_dir: Path) -> dict[str, Flavour]:
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     flavours: dict[str, Flavour] = {}
-    for line, text in enumerate(path.read_text().splitlines(), start=1):
+    for line, text in enumerate(read_text(path).splitlines(), start=1):
         if not text.strip():
             continue
         size, _, letter = text.strip().rpartition(" ")
@@ -167,7 +168,7 @@ def _bins(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     counts: list[int] = []
     tokens: list[str] = []
     previous = -np.inf
-    for line, text in enumerate(path.read_text().splitlines(), start=1):
+    for line, text in enumerate(read_text(path).splitlines(), start=1):
         stamp, _, rest = text.partition(" ")
         try:
             time = float(stamp)
@@ -213,7 +214,7 @@ def _number_rows(path: Path, width: int) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     rows = []
-    for line, text in enumerate(path.read_text().splitlines(), start=1):
+    for line, text in enumerate(read_text(path).splitlines(), start=1):
         fields = text.split()
         try:
             values = [float(v) for v in fields]

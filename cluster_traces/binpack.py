@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cluster_traces._text import read_text
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import BinPackingInstance
 
@@ -39,7 +40,7 @@ def load_orlib(path: Path) -> tuple[BinPackingInstance, ...]:
     """
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
-    lines = [(n, text.strip()) for n, text in enumerate(path.read_text().splitlines(), 1)]
+    lines = [(n, text.strip()) for n, text in enumerate(read_text(path).splitlines(), 1)]
     lines = [(n, text) for n, text in lines if text]
     if not lines:
         raise TraceFormatError(path, "the number of instances on the first line", line=1)
@@ -91,7 +92,7 @@ def load_funsearch(path: Path) -> tuple[BinPackingInstance, ...]:
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise TraceFormatError(path, f"valid JSON ({exc.msg})", line=exc.lineno) from exc
     if not isinstance(data, dict):

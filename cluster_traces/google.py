@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from cluster_traces._arrays import last_per_group
+from cluster_traces._text import utf8_error
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import Cluster, NodeEvents, Seconds
 from cluster_traces.units import GOOGLE_2019_UNITS, NormalisedUnits
@@ -177,6 +178,8 @@ def _read(path: Path) -> _Columns:
                     continue
                 cpus.append(_fraction(path, line, capacity, "cpus"))
                 memories.append(_fraction(path, line, capacity, "memory"))
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
     except (OSError, EOFError) as exc:
         raise TraceFormatError(path, f"a readable gzip file ({exc})") from exc
     return (

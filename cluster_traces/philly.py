@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cluster_traces._text import read_text
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import GPU_MILLI_PER_GPU, MiB, Millicores, Workload
 
@@ -39,7 +40,7 @@ def load_philly_jobs(
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     try:
-        jobs = json.loads(path.read_text())
+        jobs = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise TraceFormatError(path, f"valid JSON ({exc.msg})", line=exc.lineno) from exc
     if not isinstance(jobs, list):

@@ -33,9 +33,11 @@ from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
 from cluster_traces.units import GIB
 
 __all__ = [
+    "MAX_GENERATED_ITEMS",
     "TRACE_DIR_ENV",
     "ScenarioError",
     "Trace",
+    "check_scenario_name",
     "keep_nodes",
     "load_scenario",
     "load_trace",
@@ -92,28 +94,23 @@ def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> 
         scenario = recording_scenario(recorded[0], recorded[1], seed=seed, name=name)
         entry = recording_entry(recorded[0])
         return Trace(name, entry, scenario.cluster, scenario.workload)
-    set_name, _, variant = name.partition(":")
-    try:
-        entry = trace_set(set_name)
-    except KeyError:
-        raise ScenarioError(
-            f"unknown scenario {name!r}; known: {', '.join(known_names())}"
-        ) from None
+    entry, variant = _parse(name)
     if entry.name == "weibull":
-        return Trace(name, entry, None, None, _weibull(name, variant or "5k", seed))
+        items = _weibull_items(name, variant)
+        return Trace(name, entry, None, None, binpack.weibull_instances(items, count=5, seed=seed))
     if entry.name == "uniform":
-        return Trace(name, entry, None, None, _uniform(name, variant or "1000", seed))
+        items = _uniform_items(name, variant)
+        return Trace(name, entry, None, None, binpack.uniform_instances(items, count=5, seed=seed))
     if entry.name == "google-2019-cell-a":
-        return Trace(name, entry, _google(name, variant, _folder(entry, trace_dir)), None)
+        at_s = _google_at(name, variant)
+        machines = google.load_google_2019_machines(_folder(entry, trace_dir), at_s=at_s)
+        return Trace(name, entry, machines, None)
     if is_loaded_variant(entry.name, variant):
         try:
             cluster, pods = loaded_trace(entry.name, variant, _folder(entry, trace_dir), seed)
         except FileNotFoundError as exc:
             raise ScenarioError(f"load {name}: {exc}") from exc
         return Trace(name, entry, cluster, pods)
-    if variant and variant not in entry.variants:
-        listed = ", ".join(entry.variants) or "none"
-        raise ScenarioError(f"unknown variant {variant!r} in {name!r}; variants: {listed}")
     variant = variant or (entry.variants[0] if entry.variants else "")
     if entry.name == "synthetic":
         return Trace(name, entry, synthetic_cluster(), synthetic_workload(seed=seed))
@@ -122,6 +119,45 @@ def _load_base(name: str, trace_dir: Path | None, seed: int, node_list: str) -> 
         return _load(name, entry, variant, folder, node_list)
     except FileNotFoundError as exc:
         raise ScenarioError(f"load {name}: {exc}") from exc
+
+
+def _parse(name: str) -> tuple[TraceSet, str]:
+    """The catalog entry and variant of ``SET[:VARIANT]``, checked by their spelling."""
+    set_name, _, variant = name.partition(":")
+    try:
+        entry = trace_set(set_name)
+    except KeyError:
+        raise ScenarioError(
+            f"unknown scenario {name!r}; known: {', '.join(known_names())}"
+        ) from None
+    if entry.name == "weibull":
+        _weibull_items(name, variant)
+    elif entry.name == "uniform":
+        _uniform_items(name, variant)
+    elif entry.name == "google-2019-cell-a":
+        _google_at(name, variant)
+    elif variant and variant not in entry.variants and not is_loaded_variant(entry.name, variant):
+        listed = ", ".join(entry.variants) or "none"
+        raise ScenarioError(f"unknown variant {variant!r} in {name!r}; variants: {listed}")
+    return entry, variant
+
+
+def check_scenario_name(name: str) -> None:
+    """Refuse a name :func:`load_scenario` would refuse by its spelling alone (an unknown
+    set, variant or node shape, a malformed size), without reading any file. A name that
+    passes can still fail to load: a missing or malformed file, a window without pods.
+
+    Raises:
+        ScenarioError: naming the scenario and what was expected.
+    """
+    base, _, inventory_name = name.partition("@")
+    if split_recording_name(base) is None:
+        _parse(base)
+    if inventory_name and not _SHAPE.match(inventory_name):
+        if "@" in inventory_name:
+            raise ScenarioError(f"{name}: expected one inventory after '@'")
+        if split_recording_name(inventory_name) is None:
+            _parse(inventory_name)
 
 
 def load_scenario(
@@ -242,30 +278,43 @@ def _load(name: str, entry: TraceSet, variant: str, folder: Path, node_list: str
     raise ScenarioError(f"no loader for {entry.name!r}")  # a catalog entry without a loader
 
 
-def _weibull(name: str, variant: str, seed: int) -> tuple[BinPackingInstance, ...]:
-    match = _WEIBULL.match(variant)
+MAX_GENERATED_ITEMS = 1_000_000
+"""Most items per generated instance (``weibull:N``, ``uniform:N``); five instances each."""
+
+
+def _weibull_items(name: str, variant: str) -> int:
+    match = _WEIBULL.match(variant or "5k")
     if not match or int(match.group(1)) == 0:
         raise ScenarioError(f"{name}: expected weibull:N or weibull:Nk items, e.g. weibull:100k")
-    items = int(match.group(1)) * (1000 if match.group(2) else 1)
-    return binpack.weibull_instances(items, count=5, seed=seed)
+    return _at_most(name, int(match.group(1)) * (1000 if match.group(2) else 1))
 
 
-def _uniform(name: str, variant: str, seed: int) -> tuple[BinPackingInstance, ...]:
+def _uniform_items(name: str, variant: str) -> int:
+    variant = variant or "1000"
     if not variant.isdigit() or int(variant) == 0:
         raise ScenarioError(f"{name}: expected uniform:N items (N > 0), e.g. uniform:500")
-    return binpack.uniform_instances(int(variant), count=5, seed=seed)
+    return _at_most(name, int(variant))
 
 
-def _google(name: str, variant: str, folder: Path) -> Cluster:
+def _at_most(name: str, items: int) -> int:
+    if items > MAX_GENERATED_ITEMS:
+        raise ScenarioError(
+            f"{name}: expected at most {MAX_GENERATED_ITEMS:,} items per instance, got {items:,}"
+        )
+    return items
+
+
+def _google_at(name: str, variant: str) -> float | None:
+    """The time of ``google-2019-cell-a:t<seconds>``; None for every machine ever seen."""
     if not variant:
-        return google.load_google_2019_machines(folder)
+        return None
     match = _GOOGLE_AT.match(variant)
     if not match:
         raise ScenarioError(
             f"{name}: expected google-2019-cell-a or google-2019-cell-a:t<seconds> "
             "(the machines present at that time)"
         )
-    return google.load_google_2019_machines(folder, at_s=float(match.group(1)))
+    return float(match.group(1))
 
 
 def _inventory(

@@ -30,6 +30,7 @@ __all__ = [
     "Registry",
     "UnknownHeuristicError",
     "get",
+    "locate",
     "names",
     "register",
     "resolve",
@@ -135,20 +136,34 @@ class Registry:
             HeuristicLoadError: when a named file cannot be read.
             heuristics.safety.UnsafeCodeError: when a file's source fails the safety check.
         """
-        entry = self._entries.get(spec)
-        if entry is not None:
+        path = self.locate(spec)
+        if path is None:
+            entry = self._entries[spec]
             return NamedHeuristic(spec, entry.factory(), entry.summary, entry.source)
+        if path == self.winners_dir / f"{spec}.py":
+            return _load(path, spec, f"winner {spec}")
+        return _load(path, path.stem, f"heuristic file {path}")
+
+    def locate(self, spec: str) -> Path | None:
+        """Where a spec's heuristic comes from, without loading it: None for a registered
+        name, else the file (a ``.py`` path or a winner).
+
+        Raises:
+            UnknownHeuristicError: when the spec names nothing known.
+        """
+        if spec in self._entries:
+            return None
         if spec.endswith(".py") or "/" in spec or "\\" in spec:
             path = Path(spec)
             if not path.is_file():
                 raise UnknownHeuristicError(
                     f"heuristic file {spec!r}: no such file; {self._known()}"
                 )
-            return _load(path, path.stem, f"heuristic file {path}")
+            return path
         if _WINNER.match(spec):
             path = self.winners_dir / f"{spec}.py"
             if path.is_file():
-                return _load(path, spec, f"winner {spec}")
+                return path
         raise UnknownHeuristicError(self._unknown(spec))
 
     def _known(self) -> str:
@@ -232,3 +247,8 @@ def winners() -> tuple[str, ...]:
 def resolve(spec: str) -> NamedHeuristic:
     """Resolve a spec against :data:`REGISTRY` (see :meth:`Registry.resolve`)."""
     return REGISTRY.resolve(spec)
+
+
+def locate(spec: str) -> Path | None:
+    """Check a spec against :data:`REGISTRY` without loading it (see :meth:`Registry.locate`)."""
+    return REGISTRY.locate(spec)

@@ -53,6 +53,39 @@ def test_bad_input_is_reported_as_a_message_with_status_2(
     assert "budget.samples: expected >= 1" in capsys.readouterr().err
 
 
+def test_names_that_name_nothing_are_refused_before_the_run_directory_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "typos.yaml"
+    config.write_text(
+        TINY.replace("baselines: [best-fit, first-fit]", "baselines: [bestfit]")
+        .replace("[best-fit-cpu, first-fit]", "[best-fit-cpu, nosuch-seed]")
+        .replace('screen: {name: "weibull:100"}', 'screen: {name: "uniform:abc"}')
+    )
+    run_dir = tmp_path / "run"
+    assert main(["evolve", "--config", str(config), "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: invalid configuration" in err
+    assert "seed_heuristics[1]: seed heuristic 'nosuch-seed'" in err
+    assert "baselines[0]: unknown heuristic 'bestfit'" in err
+    assert "evaluator.screen.name: uniform:abc: expected uniform:N items" in err
+    assert not run_dir.exists()  # nothing to --resume, nothing lost: fix and rerun
+
+    assert main(["evolve", "--validate", "orlib:binpack99", "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "evaluator.validation[0].name: unknown variant 'binpack99'" in err
+    assert not run_dir.exists()
+
+
+def test_a_config_that_is_not_utf8_is_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "latin1.yaml"
+    config.write_bytes(TINY.encode() + b"# caf\xe9\n")
+    assert main(["evolve", "--config", str(config)]) == 2
+    assert f"{config}: invalid configuration" in capsys.readouterr().err
+
+
 def test_the_table_has_a_row_per_heuristic_and_a_column_per_scenario() -> None:
     table = {
         "evolved #7": {"train_scores": {"a": -3.5}, "validation_scores": {"b": -3.25}},

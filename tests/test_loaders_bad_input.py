@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +184,49 @@ def test_philly_bad_timestamp_names_the_job(trace_dir: Path, tmp_path: Path) -> 
     with pytest.raises(TraceFormatError) as error:
         load_philly_jobs(tmp_path)
     assert error.value.column == "jobs[12].submitted_time"
+
+
+def _bad_byte_at_line(source: Path, dest: Path, line: int) -> None:
+    """Copy ``source`` to ``dest`` (decompressed and recompressed for .gz) with a byte
+    that is not UTF-8 at the start of 1-based ``line``."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rb") as handle:
+        lines = handle.read().split(b"\n")[:400]
+    lines[line - 1] = b"\xff" + lines[line - 1]
+    with opener(dest, "wb") as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "line", "load"),
+    [
+        ("alibaba-gpu-v2023", POD_FILE, 1, load_alibaba_gpu_pods),  # in the header
+        ("alibaba-gpu-v2023", POD_FILE, 30, load_alibaba_gpu_pods),  # in a name column
+        ("alibaba-v2017", "server_event.csv", 7, load_alibaba_v2017_machines),
+        ("google-2019-cell-a", MACHINE_EVENTS_FILE, 12, load_google_2019_machines),
+        ("philly-subset", "jobs.json", 3, load_philly_jobs),
+        ("binpack/orlib", "binpack1.txt", 9, lambda d: load_orlib(d / "binpack1.txt")),
+    ],
+)
+def test_a_byte_that_is_not_utf8_is_named_by_file_and_line(
+    trace_dir: Path, tmp_path: Path, folder: str, name: str, line: int, load: Callable[[Path], Any]
+) -> None:
+    for other in (trace_dir / folder).iterdir():  # companions a loader also reads
+        if other.is_file() and other.name != name:
+            shutil.copy(other, tmp_path)
+    _bad_byte_at_line(trace_dir / folder / name, tmp_path / name, line)
+    with pytest.raises(TraceFormatError) as error:
+        load(tmp_path)
+    assert (error.value.path.name, error.value.line) == (name, line)
+    assert str(error.value).endswith("got b'\\xff', expected UTF-8 text")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(
+    pods_copy: tuple[Path, list[str]], trace_dir: Path
+) -> None:
+    folder, lines = pods_copy
+    (folder / POD_FILE).write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    with_mark = load_alibaba_gpu_pods(folder)
+    assert list(with_mark.names) == list(
+        load_alibaba_gpu_pods(trace_dir / "alibaba-gpu-v2023").names
+    )

@@ -126,6 +126,20 @@ def test_winners_are_files_in_the_winners_directory(tmp_path: Path) -> None:
         fresh.resolve("runner-up")
 
 
+def test_locating_a_spec_finds_its_file_without_loading_it(tmp_path: Path) -> None:
+    (tmp_path / "champion.py").write_text("import os\n")  # would fail the safety check
+    fresh = Registry(winners_dir=tmp_path)
+    assert registry.locate("best-fit") is None  # registered: no file
+    assert fresh.locate("champion") == tmp_path / "champion.py"
+    assert fresh.locate(str(tmp_path / "champion.py")) == tmp_path / "champion.py"
+    with pytest.raises(UnknownHeuristicError, match="unknown heuristic 'runner-up'"):
+        fresh.locate("runner-up")
+    with pytest.raises(UnknownHeuristicError, match="no such file"):
+        fresh.locate(str(tmp_path / "absent.py"))
+    with pytest.raises(UnsafeCodeError):
+        fresh.resolve("champion")
+
+
 def test_the_shipped_winners_package_holds_only_loadable_winners() -> None:
     for name in registry.winners():
         assert callable(registry.resolve(name).heuristic)

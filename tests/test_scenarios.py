@@ -3,6 +3,7 @@ are deterministic by seed; unknown names fail with the list of known ones."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,13 @@ from cluster_traces.derive import (
     subsample,
     time_window,
 )
-from cluster_traces.scenarios import ScenarioError, keep_nodes, load_scenario
+from cluster_traces.scenarios import (
+    MAX_GENERATED_ITEMS,
+    ScenarioError,
+    check_scenario_name,
+    keep_nodes,
+    load_scenario,
+)
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
 
 
@@ -65,6 +72,52 @@ def test_protocol_override_is_kept() -> None:
 def test_bad_weibull_size_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match="weibull:N"):
         load_scenario("weibull:lots")
+    with pytest.raises(ScenarioError, match="at most 1,000,000 items per instance, got 2,000,000"):
+        load_scenario("weibull:2000k")  # rather than trying to allocate gigabytes
+    assert MAX_GENERATED_ITEMS == 1_000_000
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "weibull",
+        "weibull:100k",
+        "uniform:120",
+        "orlib:binpack1",
+        "alibaba-gpu-v2023:cpu050",
+        "alibaba-gpu-v2023:loaded-3",
+        "google-2019-cell-a:t86400",
+        "azure-v1-2017:train@alibaba-v2018",
+        "philly-subset@50x96c-768g-8gpu-V100",
+        "synthetic",
+    ],
+)
+def test_a_well_spelled_name_passes_the_check_without_any_trace_file(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BINFORGE_TRACE_DIR", raising=False)
+    check_scenario_name(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("alibaba-gpu-2099", "unknown scenario 'alibaba-gpu-2099'"),
+        ("orlib:binpack99", "unknown variant 'binpack99' in 'orlib:binpack99'"),
+        ("uniform:abc", "uniform:abc: expected uniform:N items"),
+        ("weibull:99999999999999999999k", "expected at most 1,000,000 items"),
+        ("google-2019-cell-a:yesterday", "expected google-2019-cell-a or"),
+        ("synthetic@nowhere", "unknown scenario 'nowhere'"),
+        ("synthetic@a@b", "expected one inventory after '@'"),
+    ],
+)
+def test_a_misspelled_name_is_refused_by_the_check_as_load_scenario_would(
+    name: str, message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        check_scenario_name(name)
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(name)
 
 
 @pytest.mark.traces

@@ -377,7 +377,7 @@ def load_config(path: str | Path) -> EvolutionConfig:
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(str(path), [f"read configuration: {exc}"]) from None
     return config_from_mapping(data if data is not None else {}, source=str(path))
 
@@ -538,6 +538,8 @@ def _validate(config: EvolutionConfig) -> list[str]:
         need(bool(ref.name), f"{path}.name", "expected a scenario name")
         need(bool(ref.seeds), f"{path}.seeds", "expected at least one seed")
         need(0 < ref.nodes_fraction <= 1, f"{path}.nodes_fraction", "expected 0 < f <= 1")
+        if ref.name and isinstance(ref.name, str):
+            errors.extend(f"{path}.name: {e}" for e in _scenario_errors(ref.name))
     need(bool(ev.train), "evaluator.train", "expected at least one scenario")
     need(ev.screen_tolerance >= 0, "evaluator.screen_tolerance", "expected >= 0")
     need(ev.probe_decisions >= 0, "evaluator.probe_decisions",
@@ -550,4 +552,46 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(b.time_s is None or b.time_s > 0, "budget.time_s", "expected > 0")
     need(config.executor.workers >= 1, "executor.workers", "expected >= 1")
     need(config.executor.proposals_in_flight >= 1, "executor.proposals_in_flight", "expected >= 1")
+    errors.extend(_heuristic_errors(config))
+    return errors
+
+
+def _scenario_errors(name: str) -> list[str]:
+    """What is wrong with a scenario name by its spelling alone (no file is read)."""
+    from cluster_traces.scenarios import ScenarioError, check_scenario_name
+
+    try:
+        check_scenario_name(name)
+    except ScenarioError as exc:
+        return [str(exc)]
+    return []
+
+
+def _heuristic_errors(config: EvolutionConfig) -> list[str]:
+    """Heuristic names that name nothing: caught here, before a run spends its budget.
+    Files are only located, never loaded (a baseline file runs in the sandbox only)."""
+    from heuristics.evolve.seeds import SEED_SOURCES, seed_source
+    from heuristics.registry import UnknownHeuristicError, locate
+
+    errors = []
+    for i, name in enumerate(config.seed_heuristics):
+        if not isinstance(name, str):  # already reported as the wrong type
+            continue
+        try:
+            seed_source(name)
+        except KeyError as exc:
+            errors.append(f"seed_heuristics[{i}]: {exc.args[0]}")
+    named = [(f"baselines[{i}]", n) for i, n in enumerate(config.baselines)]
+    references = config.evaluator.references
+    named += [("evaluator.reference" + (f"[{i}]" if len(references) > 1 else ""), n)
+              for i, n in enumerate(references)]  # fmt: skip
+    for path, name in named:
+        if not isinstance(name, str):  # already reported as the wrong type
+            continue
+        if path.startswith("baselines") and name in SEED_SOURCES:  # its seed source stands in
+            continue
+        try:
+            locate(name)
+        except UnknownHeuristicError as exc:
+            errors.append(f"{path}: {exc}")
     return errors

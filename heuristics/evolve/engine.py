@@ -31,11 +31,11 @@ from heuristics.evolve.database import Program, ProgramDatabase, ast_hash
 from heuristics.evolve.evaluator import Evaluation, Evaluator
 from heuristics.evolve.executor import Executor, make_executor
 from heuristics.evolve.proposer import Parent, Proposal, ProposalRequest, Proposer
-from heuristics.evolve.seeds import SEED_SOURCES
+from heuristics.evolve.seeds import SEED_SOURCES, seed_source
 from heuristics.safety import UnsafeCodeError, check_source
 from heuristics.sandbox import SandboxLimits
 
-__all__ = ["DATABASE_FILE", "Engine", "RunSummary", "sandbox_limits", "seed_source"]
+__all__ = ["DATABASE_FILE", "Engine", "RunSummary", "sandbox_limits"]
 
 DATABASE_FILE = "programs.sqlite"
 
@@ -65,23 +65,6 @@ class RunSummary:
     eval_s: float
     cost_usd: float
     stopped_by: str
-
-
-def seed_source(name: str) -> str:
-    """The standalone source of a seed heuristic: a built-in seed or a winner file.
-
-    Raises:
-        KeyError: for an unknown name (the message lists the known ones).
-    """
-    if name in SEED_SOURCES:
-        return SEED_SOURCES[name]
-    winner = Path(__file__).resolve().parent.parent / "winners" / f"{name}.py"
-    if winner.is_file():
-        return winner.read_text(encoding="utf-8")
-    raise KeyError(
-        f"seed heuristic {name!r}: not a built-in seed ({', '.join(SEED_SOURCES)}) "
-        f"nor a winner file {winner}"
-    )
 
 
 class Engine:

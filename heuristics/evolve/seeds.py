@@ -7,12 +7,12 @@ helpers), so first-fit, tetris, fgd and kube-default are restated here in a few 
 and ``tests/test_seeds.py`` checks that each places every pod exactly as the registered
 heuristic of the same name; best-fit, best-fit-cpu and worst-fit are the simpler forms of
 FGD's and FunSearch's papers. ``seed_heuristics`` in a config names these or winner
-files (:func:`heuristics.evolve.engine.seed_source`).
+files (:func:`seed_source`).
 """
 
 from __future__ import annotations
 
-__all__ = ["SEED_SOURCES"]
+__all__ = ["SEED_SOURCES", "seed_source"]
 
 _FGD = '''\
 import numpy as np
@@ -124,3 +124,22 @@ SEED_SOURCES: dict[str, str] = {
     "kube-default": _KUBE_DEFAULT,
 }
 """Seed name -> self-contained source of ``score(pod, nodes, ctx)``."""
+
+
+def seed_source(name: str) -> str:
+    """The standalone source of a seed heuristic: a built-in seed or a winner file.
+
+    Raises:
+        KeyError: for an unknown name (the message lists the known ones).
+    """
+    if name in SEED_SOURCES:
+        return SEED_SOURCES[name]
+    from heuristics.registry import WINNERS_DIR
+
+    winner = WINNERS_DIR / f"{name}.py"
+    if winner.is_file():
+        return winner.read_text(encoding="utf-8")
+    raise KeyError(
+        f"seed heuristic {name!r}: not a built-in seed ({', '.join(SEED_SOURCES)}) "
+        f"nor a winner file {winner}"
+    )
