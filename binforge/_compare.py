@@ -17,14 +17,14 @@ from binforge.errors import UserError
 if TYPE_CHECKING:
     from heuristics.contract import Heuristic
 
-__all__ = ["emit", "progress_printer", "resolve_policies"]
+__all__ = ["check_outputs", "emit", "progress_printer", "resolve_policies"]
 
 
-def resolve_policies(names: Sequence[str]) -> list[tuple[str, Heuristic]]:
+def resolve_policies(names: Sequence[str], flag: str = "--policy") -> list[tuple[str, Heuristic]]:
     """Each name paired with its heuristic, in order.
 
     Raises:
-        UserError: ``--policy: ...`` when a name is unknown, fails to load or is unsafe.
+        UserError: ``FLAG: ...`` when a name is unknown, fails to load or is unsafe.
     """
     # imported here so that ``binforge --help`` does not load the registry
     from heuristics.registry import HeuristicLoadError, UnknownHeuristicError, resolve
@@ -33,7 +33,7 @@ def resolve_policies(names: Sequence[str]) -> list[tuple[str, Heuristic]]:
     try:
         return [(name, resolve(name).heuristic) for name in names]
     except (UnknownHeuristicError, HeuristicLoadError, UnsafeCodeError) as exc:
-        raise UserError(f"--policy: {exc}") from exc
+        raise UserError(f"{flag}: {exc}") from exc
 
 
 def progress_printer(verb: str, *, quiet: bool) -> Callable[[str, int], None]:
@@ -45,6 +45,26 @@ def progress_printer(verb: str, *, quiet: bool) -> Callable[[str, int], None]:
             print(f"{verb} {name} seed {seed} ...", file=sys.stderr, flush=True)
 
     return progress
+
+
+def check_outputs(json_path: str | None, out_dir: Path | None) -> None:
+    """Refuse output paths that cannot be written, before any simulation runs: a JSON file
+    whose folder does not exist or that is a folder, an output folder that is a file.
+
+    Raises:
+        UserError: naming the flag and the path.
+    """
+    if json_path and json_path != "-":
+        path = Path(json_path)
+        if path.is_dir():
+            raise UserError(f"--json {json_path}: is a directory; expected a file path")
+        if not path.parent.is_dir():
+            raise UserError(f"--json {json_path}: no directory {path.parent}")
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {out_dir}: cannot create the directory ({exc})") from None
 
 
 def emit(document: dict[str, Any], table: Callable[[], str], json_path: str | None) -> None:

@@ -137,6 +137,8 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
     )
 
     if args.config is not None:
+        if args.config.is_dir():
+            raise UserError(f"--config {args.config}: is a directory; expected a YAML file")
         if not args.config.is_file():
             raise UserError(f"--config {args.config}: no such file")
         config = load_config(args.config)
@@ -166,7 +168,7 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
     executor = config.executor
     if args.executor:
         executor = replace(executor, kind=args.executor)
-    if args.workers:
+    if args.workers is not None:
         executor = replace(executor, workers=args.workers)
     config = replace(
         config,

@@ -43,9 +43,11 @@ def _select(args: argparse.Namespace) -> int:
         scenarios = "  ".join(f"{k}={v:.4f}" for k, v in c.validation_scores.items())
         print(f"{str(c.run_dir)[-32:]:<32} {'#' + str(c.program):>8} {c.train_score:>10.4f} "
               f"{shown:>11}  {scenarios or c.error}")  # fmt: skip
-    if choices:
+    if choices and choices[0].validation_score is not None:
         best = choices[0]
         print(
             f"best on validation: binforge export {best.run_dir} --program {best.program} --name NAME"
         )
+    elif choices:
+        print("no program passed validation: nothing to export")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from binforge._compare import emit, progress_printer, resolve_policies
+from binforge._compare import check_outputs, emit, progress_printer, resolve_policies
 from binforge.errors import UserError
 from cluster_traces.scenarios import TRACE_DIR_ENV, ScenarioError, load_scenario
 from heuristics.contract import HeuristicError
@@ -73,6 +73,7 @@ def _simulate(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.policy.split(",") if n.strip()]
     if not names:
         raise UserError("--policy: expected at least one policy name")
+    check_outputs(args.json, args.out)
     try:
         scenario = load_scenario(
             args.scenario, args.trace_dir, protocol=args.protocol, seed=args.scenario_seed
@@ -82,7 +83,7 @@ def _simulate(args: argparse.Namespace) -> int:
     protocol = "elastic" if scenario.instances else scenario.replay.protocol
     baseline_name = args.baseline or ("kube-default" if protocol == "replay" else "best-fit")
     policies = resolve_policies(names)
-    (baseline,) = resolve_policies([baseline_name])
+    (baseline,) = resolve_policies([baseline_name], "--baseline")
     quiet = args.json == "-"
     try:
         comparison = compare(
@@ -98,7 +99,6 @@ def _simulate(args: argparse.Namespace) -> int:
     document = {**to_json(comparison), "scenario_seed": args.scenario_seed}
     emit(document, lambda: format_table(comparison), args.json)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         write_csv(comparison, args.out / "results.csv")
         written = plot_curves(comparison, args.out)

@@ -92,9 +92,13 @@ def _fetch(args: argparse.Namespace) -> int:
         entry = trace_set(args.name)
     except KeyError as exc:
         raise UserError(str(exc.args[0])) from exc
+    if args.timeout <= 0:
+        raise UserError(f"--timeout: expected seconds > 0, got {args.timeout:g}")
     dest = args.dest or resolve_trace_dir()
     if dest is None:
         raise UserError(f"no destination: pass --dest DIR or set {TRACE_DIR_ENV}")
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"--dest {dest}: is a file; expected a directory")
     try:
         result = fetch_set(entry, dest, base_url=args.base_url, timeout_s=args.timeout)
     except (FetchError, ValueError) as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from binforge._compare import emit, progress_printer, resolve_policies
+from binforge._compare import check_outputs, emit, progress_printer, resolve_policies
 from binforge.errors import UserError
 
 __all__ = ["register"]
@@ -154,6 +154,7 @@ def _whatif(args: argparse.Namespace) -> int:
         raise UserError("--policy: expected CURRENT,CANDIDATE[,...] with distinct names")
     if args.seeds < 1:
         raise UserError(f"--seeds: expected a positive count, got {args.seeds}")
+    check_outputs(args.json, args.out)
     recorded = split_recording_name(args.trace)
     if recorded is None:
         raise UserError(f"--trace: {args.trace!r} is not a recording directory (no meta.json)")
@@ -190,7 +191,6 @@ def _whatif(args: argparse.Namespace) -> int:
     }
     emit(document, lambda: _table(document), args.json)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "whatif.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         written = plot_curves(comparison, args.out)
         if not quiet:

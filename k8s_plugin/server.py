@@ -219,32 +219,39 @@ async def serve(config: ExtenderConfig, registry: CollectorRegistry | None = Non
             on_restart=lambda r, why: extender.metrics.watch_restarts.labels(r, why).inc(),
         )
         watcher.start()
-    runner = web.AppRunner(build_app(extender, registry), access_log=None)
+    runner = web.AppRunner(build_app(extender, registry), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=10.0)
-    await site.start()
-    log.info("serving", extra={"host": config.host, "port": config.port, "mode": config.mode})
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: _reload(extender))
-    tasks = [asyncio.create_task(_poll_file(extender))]
-    if cache is not None:
-        tasks.append(asyncio.create_task(_settle_when_synced(cache)))
-        tasks.append(asyncio.create_task(warm_reference_shapes(extender)))
-    await stop.wait()
-    log.info("shutting down: draining requests")
-    for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    await runner.cleanup()
-    if watcher is not None:
-        watcher.stop()
-    if recording is not None:
-        recording.close()
-    extender.runner.close()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the host unknown or not ours
+            reason = exc.strerror or str(exc)
+            raise ValueError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
+        log.info("serving", extra={"host": config.host, "port": config.port, "mode": config.mode})
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: _reload(extender))
+        tasks.append(asyncio.create_task(_poll_file(extender)))
+        if cache is not None:
+            tasks.append(asyncio.create_task(_settle_when_synced(cache)))
+            tasks.append(asyncio.create_task(warm_reference_shapes(extender)))
+        await stop.wait()
+        log.info("shutting down: draining requests")
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await runner.cleanup()
+        if watcher is not None:
+            watcher.stop()
+        if recording is not None:
+            recording.close()
+        extender.runner.close()
 
 
 class JsonFormatter(logging.Formatter):

@@ -51,6 +51,10 @@ def test_bad_input_is_reported_as_a_message_with_status_2(
     )
     assert main(["evolve", "--config", str(bad)]) == 2
     assert "budget.samples: expected >= 1" in capsys.readouterr().err
+    assert main(["evolve", "--config", str(tmp_path)]) == 2
+    assert "is a directory; expected a YAML file" in capsys.readouterr().err
+    assert main(["evolve", "--workers", "0", "--run-dir", str(tmp_path / "run")]) == 2
+    assert "executor.workers: expected >= 1" in capsys.readouterr().err
 
 
 def test_names_that_name_nothing_are_refused_before_the_run_directory_exists(

@@ -74,3 +74,10 @@ def test_the_cli_prints_the_ranking_and_the_export_command(
     assert main(["select", *map(str, runs), "--top", "1", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "best on validation: binforge export" in out and "--program" in out
+
+
+def test_no_workers_is_refused_rather_than_waited_on(
+    runs: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["select", str(runs[0]), "--workers", "0"]) == 2
+    assert "select: workers: expected >= 1, got 0" in capsys.readouterr().err

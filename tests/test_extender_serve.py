@@ -128,3 +128,19 @@ def test_serve_without_a_kubernetes_config_is_a_user_error() -> None:
     )
     assert done.returncode == 2
     assert "load Kubernetes config" in done.stderr
+
+
+def test_a_port_already_taken_is_a_message_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from binforge.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--no-watch", "--host", "127.0.0.1", "--port", str(port)]
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}: " in err and "in use" in err
+    assert "Traceback" not in err

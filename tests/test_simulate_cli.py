@@ -155,3 +155,27 @@ def test_a_negative_scenario_seed_is_a_clear_error(capsys: pytest.CaptureFixture
     status, _, err = run(argv, capsys)
     assert status == 2
     assert "--scenario-seed: expected 0 or more, got -1" in err
+
+
+def test_an_unwritable_output_is_refused_before_anything_is_simulated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--policy", "no-such-policy"]
+    # the output is checked first: the policy, which would fail later, is never looked up
+    missing = tmp_path / "no" / "dir" / "x.json"
+    status, _, err = run([*argv, "--json", str(missing)], capsys)
+    assert status == 2 and f"--json {missing}: no directory {missing.parent}" in err
+    status, _, err = run([*argv, "--json", str(tmp_path)], capsys)
+    assert status == 2 and f"--json {tmp_path}: is a directory" in err
+    a_file = tmp_path / "results"
+    a_file.write_text("")
+    status, _, err = run([*argv, "--out", str(a_file)], capsys)
+    assert status == 2 and f"--out {a_file}: cannot create the directory" in err
+
+
+def test_an_unknown_baseline_is_blamed_on_the_baseline_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--policy", "first-fit", "--baseline", "nosuch"]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and "--baseline: unknown heuristic 'nosuch'" in err

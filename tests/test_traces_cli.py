@@ -133,3 +133,15 @@ def test_fetch_of_an_unknown_set_lists_the_known_sets(
 ) -> None:
     assert main(["traces", "fetch", "borg-2011", "--dest", str(tmp_path)]) == 2
     assert "known: alibaba-gpu-v2023" in capsys.readouterr().err
+
+
+def test_fetch_refuses_a_file_as_destination_and_a_timeout_of_no_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "traces"
+    a_file.write_text("not a directory\n")
+    assert main(["traces", "fetch", "philly-subset", "--dest", str(a_file)]) == 2
+    assert f"--dest {a_file}: is a file; expected a directory" in capsys.readouterr().err
+    assert main(["traces", "fetch", "philly-subset", "--dest", str(tmp_path),
+                 "--timeout", "-1"]) == 2  # fmt: skip
+    assert "--timeout: expected seconds > 0, got -1" in capsys.readouterr().err

@@ -66,11 +66,13 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
 
     Raises:
         RunDirError: a run directory that cannot be read or has no recorded config.
-        ValueError: ``top`` below 1, or runs whose evaluator settings differ (their
-            validation scores would not compare).
+        ValueError: ``top`` or ``workers`` below 1, or runs whose evaluator settings
+            differ (their validation scores would not compare).
     """
     if top < 1:
         raise ValueError(f"select: top: expected >= 1, got {top}")
+    if workers < 1:
+        raise ValueError(f"select: workers: expected >= 1, got {workers}")
     candidates: list[tuple[Path, Program]] = []
     configs: list[EvolutionConfig] = []
     for run_dir in map(Path, run_dirs):
