@@ -264,7 +264,15 @@ class Extender:
 
     def _record(self, snapshot: Snapshot, decision: Decision, fit: Pod, args: ExtenderArgs) -> None:
         mode = self.config.mode
-        if decision.fallback is not None:
+        if decision.fallback == "baseline_failed":
+            self.metrics.fallbacks.labels(decision.fallback).inc()
+            log.error(
+                "heuristic %s and baseline %s both failed for pod %s: no score from the extender",
+                self.slot.current.identity.get("name"),
+                self.config.baseline,
+                pod_key(args.pod),
+            )
+        elif decision.fallback is not None:
             self.metrics.fallbacks.labels(decision.fallback).inc()
             log.warning(
                 "heuristic %s failed (%s) for pod %s: answered by the baseline",

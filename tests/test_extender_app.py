@@ -124,6 +124,31 @@ def test_a_misbehaving_heuristic_falls_back_to_the_baseline(
     )
 
 
+def test_when_the_baseline_fails_too_the_log_says_so_instead_of_blaming_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing = tmp_path / "failing_baseline.py"
+    failing.write_text("def score(pod, nodes, ctx):\n    raise ValueError('baseline boom')\n")
+    heuristic = _heuristic_file(tmp_path, "    raise ValueError('boom')")
+    config = _filter_config(heuristic=heuristic, baseline=str(failing))
+    registry = CollectorRegistry()
+    ext = extender(config, registry)
+    with caplog.at_level("WARNING", logger="k8s_plugin"):
+        reply = ext.filter(dumps(args(pending_pod(), NAMES)))
+    assert reply.status == 200
+    assert reply.document["NodeNames"] == NAMES  # no preference: every feasible node passes
+    assert registry.get_sample_value(
+        "binforge_heuristic_fallbacks_total", {"reason": "baseline_failed"}
+    ) == 1
+    assert registry.get_sample_value(
+        "binforge_decisions_total", {"mode": "filter", "outcome": "error"}
+    ) == 1
+    (record,) = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert f"baseline {failing} both failed" in record.getMessage()
+    assert "answered by the baseline" not in record.getMessage()
+
+
 def test_stranded_capacity_gauges_equal_the_simulators_metrics() -> None:
     config = _filter_config()
     registry = CollectorRegistry()
