@@ -115,6 +115,9 @@ def load_alibaba_gpu_pods(trace_dir: Path, variant: str = "default") -> Workload
     num_gpu = data["num_gpu"]
     gpu_milli = data["gpu_milli"]
     reject = partial(reject_rows, path, first_line=2)
+    names = data["name"]
+    reject(names == "", "name", names, "a pod name")
+    reject_repeats(path, names, "name", "a unique pod name", 2)
     reject(num_gpu > 8, "num_gpu", num_gpu, "a GPU count from 0 to 8")
     reject(gpu_milli > GPU_MILLI_PER_GPU, "gpu_milli", gpu_milli, "a share from 0 to 1000")
     reject(

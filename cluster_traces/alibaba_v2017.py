@@ -72,6 +72,7 @@ def load_alibaba_v2017_machines(
     data = read_csv(path, _SERVER_EVENT_COLUMNS, names=_SERVER_EVENT_NAMES)
     event = data["event"]
     reject_rows(path, ~np.isin(event, _EVENTS), "event", event, "'add' or 'softerror'", 1)
+    reject_rows(path, data["mem"] > 1, "mem", data["mem"], "a normalised capacity, at most 1", 1)
     order = np.argsort(data["timestamp"], kind="stable")
     machine = data["machine_id"][order].astype(str)
     kind = event[order]
@@ -133,6 +134,7 @@ def load_alibaba_v2017_batch_task_instances(
     path = trace_dir / "batch_task.csv"
     data = read_csv(path, _BATCH_COLUMNS)
     cpu, mem = data[_BATCH_CPU], data[_BATCH_MEM]
+    reject_rows(path, mem > 1, _BATCH_MEM, mem, "a normalised request, at most 1", 2)
     half = np.isnan(cpu) != np.isnan(mem)
     if half.any():
         row = int(np.argmax(half))
@@ -170,6 +172,8 @@ def load_alibaba_v2017_cloudsimpy_jobs(
     """
     path = trace_dir / "cloudsimpy_jobs.csv"
     data = read_csv(path, _CLOUDSIMPY_COLUMNS)
+    memory = data["memory"]
+    reject_rows(path, memory > 1, "memory", memory, "a normalised request, at most 1", 2)
     names = np.char.add(np.char.add(data["job_id"].astype(str), "/"), data["task_id"].astype(str))
     workload = _workload(
         names,

@@ -46,6 +46,7 @@ def load_philly_jobs(
     if not isinstance(jobs, list):
         raise TraceFormatError(path, "a JSON list of jobs", value=type(jobs).__name__)
     ids, gpus, runtimes, submitted = [], [], [], []
+    seen: dict[str, int] = {}
     for index, job in enumerate(jobs):
         where = f"jobs[{index}]"
         if not isinstance(job, dict):
@@ -60,7 +61,14 @@ def load_philly_jobs(
             raise TraceFormatError(
                 path, "a non-negative runtime (minutes)", column=f"{where}.runtime", value=runtime
             )
-        ids.append(str(job.get("id", index)))
+        job_id = str(job.get("id", index))
+        if job_id in seen:
+            raise TraceFormatError(
+                path, f"a unique job id (jobs[{seen[job_id]}] has it)", column=f"{where}.id",
+                value=job.get("id"),
+            )  # fmt: skip
+        seen[job_id] = index
+        ids.append(job_id)
         gpus.append(num_gpus)
         runtimes.append(float(runtime))
         submitted.append(_timestamp(path, f"{where}.submitted_time", job.get("submitted_time")))

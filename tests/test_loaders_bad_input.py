@@ -230,3 +230,38 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column_name(
     assert list(with_mark.names) == list(
         load_alibaba_gpu_pods(trace_dir / "alibaba-gpu-v2023").names
     )
+
+
+def test_a_repeated_pod_name_names_the_second_line(pods_copy: tuple[Path, list[str]]) -> None:
+    folder, lines = pods_copy
+    first = lines[5].split(",")[0]
+    fields = lines[40].split(",")
+    fields[0] = first
+    lines[40] = ",".join(fields)
+    _write(folder, lines)
+    with pytest.raises(TraceFormatError) as error:
+        load_alibaba_gpu_pods(folder)
+    assert (error.value.line, error.value.column, error.value.value) == (41, "name", first)
+    assert "a unique pod name" in str(error.value)
+
+
+def test_a_repeated_philly_job_id_names_both_jobs(trace_dir: Path, tmp_path: Path) -> None:
+    jobs = json.loads((trace_dir / "philly-subset" / "jobs.json").read_text())[:20]
+    jobs[15]["id"] = jobs[4]["id"]
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    with pytest.raises(TraceFormatError) as error:
+        load_philly_jobs(tmp_path)
+    assert error.value.column == "jobs[15].id"
+    assert "a unique job id (jobs[4] has it)" in str(error.value)
+
+
+def test_a_normalised_memory_above_one_is_rejected_at_its_line(
+    trace_dir: Path, tmp_path: Path
+) -> None:
+    source = trace_dir / "alibaba-v2017" / "server_event.csv"
+    fields = source.read_text().splitlines()[5].split(",")
+    fields[5] = "1.5"
+    _corrupt_line(source, tmp_path / "server_event.csv", 6, ",".join(fields))
+    with pytest.raises(TraceFormatError) as error:
+        load_alibaba_v2017_machines(tmp_path)
+    assert (error.value.line, error.value.column, error.value.value) == (6, "mem", 1.5)
