@@ -34,11 +34,30 @@ __all__ = [
     "NodeView",
     "Pod",
     "choose",
+    "describe_failure",
 ]
 
 
 class HeuristicError(RuntimeError):
     """A heuristic raised, returned the wrong shape, or returned non-finite scores."""
+
+
+def describe_failure(exc: BaseException, heuristic: object) -> str:
+    """What went wrong in a call of ``heuristic``: the contract's own message for a
+    :class:`HeuristicError`, else the exception and the line of the heuristic's source
+    that raised it (its deepest frame in the traceback), when the heuristic is a Python
+    function."""
+    if isinstance(exc, HeuristicError):
+        return str(exc)
+    text = f"raised {type(exc).__name__}: {exc}"
+    filename = getattr(getattr(heuristic, "__code__", None), "co_filename", None)
+    line = None
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_filename == filename:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return text if line is None else f"{text} (line {line} of {filename})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from heuristics.contract import (
     NodeView,
     Pod,
     choose,
+    describe_failure,
 )
 from heuristics.fragmentation import make_context
 from simulator.options import SimulationOptions
@@ -140,7 +141,7 @@ def pack_instance(
         try:
             chosen = choose(score(pod, nodes, ctx), nodes)
         except Exception as exc:
-            error = _heuristic_error(exc, f"{instance.name} item {i} (size {size})")
+            error = _heuristic_error(exc, score, f"{instance.name} item {i} (size {size})")
             if config.on_heuristic_error == "raise":
                 raise error from exc
             if errors is not None and len(errors) < _MAX_ERRORS_KEPT:
@@ -170,10 +171,8 @@ def bin_metrics(bins: float, bound: float, *, heuristic_failed: bool) -> dict[st
     return metrics
 
 
-def _heuristic_error(exc: BaseException, where: str) -> HeuristicError:
-    if isinstance(exc, HeuristicError):
-        return HeuristicError(f"heuristic on {where}: {exc}")
-    return HeuristicError(f"heuristic on {where}: raised {type(exc).__name__}: {exc}")
+def _heuristic_error(exc: BaseException, score: Heuristic, where: str) -> HeuristicError:
+    return HeuristicError(f"heuristic on {where}: {describe_failure(exc, score)}")
 
 
 def pack_instances(

@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from cluster_traces.model import Cluster, Workload
-from heuristics.contract import Context, Heuristic, HeuristicError, NodeState, Pod, choose
+from heuristics.contract import (
+    Context,
+    Heuristic,
+    HeuristicError,
+    NodeState,
+    Pod,
+    choose,
+    describe_failure,
+)
 from heuristics.feasibility import Allocation, book, feasible, view
 from simulator.options import SimulationOptions
 
@@ -110,7 +118,7 @@ class Placer:
         try:
             node = choose(self.score(pod, nodes, self.ctx), nodes)
         except Exception as exc:
-            what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, HeuristicError) else exc
+            what = describe_failure(exc, self.score)
             message = (
                 f"heuristic on {self.where} pod {pod_index} (cpu_milli={pod.cpu_milli}, "
                 f"memory_mib={pod.memory_mib}, num_gpu={pod.num_gpu}, "

@@ -179,3 +179,14 @@ def test_an_unknown_baseline_is_blamed_on_the_baseline_flag(
     argv = ["simulate", "--scenario", "synthetic", "--policy", "first-fit", "--baseline", "nosuch"]
     status, _, err = run(argv, capsys)
     assert status == 2 and "--baseline: unknown heuristic 'nosuch'" in err
+
+
+def test_a_heuristic_file_that_raises_is_named_with_the_line_that_raised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "divides.py"
+    path.write_text("import numpy as np\n\n\ndef score(pod, nodes, ctx):\n    return 1 / 0\n")
+    for scenario in ("synthetic", "uniform:120"):  # a cluster, and bin packing
+        status, _, err = run(["simulate", "--scenario", scenario, "--policy", str(path)], capsys)
+        assert status == 2
+        assert f"raised ZeroDivisionError: division by zero (line 5 of {path})" in err
