@@ -11,8 +11,9 @@ Nothing is returned unless the whole file is valid. :func:`reject_rows` and
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -104,7 +105,8 @@ def read_csv(
         raise TraceFormatError(path, f"a well-formed CSV file ({exc})") from exc
     out: dict[str, np.ndarray] = {}
     for column in present:
-        out[column.name] = _checked(path, table.column(column.name), column, first_line)
+        raw = partial(_raw_cell, path, header.index(column.name), first_line)
+        out[column.name] = _checked(path, table.column(column.name), column, first_line, raw)
     return out
 
 
@@ -137,7 +139,23 @@ def reject_repeats(
     reject_rows(path, repeated, column, names, expected, first_line)
 
 
-def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: int) -> np.ndarray:
+def _raw_cell(path: Path, index: int, first_line: int, row: int) -> str:
+    """The text of field ``index`` of data row ``row`` (0-based), as written in the file."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle)
+        for _ in range(row + first_line - 1):
+            next(rows, None)
+        fields = next(rows, [])
+    return fields[index].strip() if index < len(fields) else ""
+
+
+def _checked(
+    path: Path,
+    chunked: pa.ChunkedArray,
+    column: Column,
+    first_line: int,
+    raw: Callable[[int], str],
+) -> np.ndarray:
     # numpy, not pyarrow.compute, for the checks: importing pyarrow.compute costs ~0.5 s.
     values = chunked.to_numpy(zero_copy_only=False) if len(chunked) else np.zeros(0)
     if column.kind == "str":
@@ -154,7 +172,7 @@ def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: i
         bad = np.isinf(values) if column.nullable else ~np.isfinite(values)
         if bad.any():
             row = int(np.argmax(bad))
-            shown = "" if np.isnan(values[row]) else values[row].item()
+            shown = raw(row) if np.isnan(values[row]) else values[row].item()
             raise TraceFormatError(
                 path, column.expected, line=row + first_line, column=column.name, value=shown
             )

@@ -133,15 +133,12 @@ def _lifetimes(trace_dir: Path, name: str, times: np.ndarray, counts: np.ndarray
     midpoints = duration_bins(trace_dir)
     life_times, life_counts, tokens = _bins(path)
     if not np.array_equal(life_times, times) or not np.array_equal(life_counts, counts):
-        mismatch = np.flatnonzero(
-            (life_times != times) | (life_counts != counts)
-            if len(life_times) == len(times)
-            else np.ones(1, bool)
-        )
+        n = min(len(life_times), len(times))  # the first line that differs, or is missing
+        differ = np.flatnonzero((life_times[:n] != times[:n]) | (life_counts[:n] != counts[:n]))
         raise TraceFormatError(
             path,
             "the same bins and VM counts as the arrivals file",
-            line=int(mismatch[0]) + 1,
+            line=int(differ[0]) + 1 if len(differ) else n + 1,
         )
     states = [token[:1] for token in tokens]
     bad = [

@@ -137,12 +137,18 @@ def test_when_the_baseline_fails_too_the_log_says_so_instead_of_blaming_one(
         reply = ext.filter(dumps(args(pending_pod(), NAMES)))
     assert reply.status == 200
     assert reply.document["NodeNames"] == NAMES  # no preference: every feasible node passes
-    assert registry.get_sample_value(
-        "binforge_heuristic_fallbacks_total", {"reason": "baseline_failed"}
-    ) == 1
-    assert registry.get_sample_value(
-        "binforge_decisions_total", {"mode": "filter", "outcome": "error"}
-    ) == 1
+    assert (
+        registry.get_sample_value(
+            "binforge_heuristic_fallbacks_total", {"reason": "baseline_failed"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "binforge_decisions_total", {"mode": "filter", "outcome": "error"}
+        )
+        == 1
+    )
     (record,) = [r for r in caplog.records if "failed" in r.getMessage()]
     assert record.levelname == "ERROR"
     assert f"baseline {failing} both failed" in record.getMessage()

@@ -265,3 +265,33 @@ def test_a_normalised_memory_above_one_is_rejected_at_its_line(
     with pytest.raises(TraceFormatError) as error:
         load_alibaba_v2017_machines(tmp_path)
     assert (error.value.line, error.value.column, error.value.value) == (6, "mem", 1.5)
+
+
+def test_a_lifetime_line_missing_from_azure_names_that_line(
+    trace_dir: Path, tmp_path: Path
+) -> None:
+    folder = trace_dir / "azure-v1-2017"
+    for name in ("flav_map.txt", "v1.interval_map.txt", "v1.dev.txt"):
+        shutil.copy(folder / name, tmp_path)
+    lines = (folder / "v1.dev.c2100000.txt").read_text().splitlines()
+    del lines[5]
+    (tmp_path / "v1.dev.c2100000.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceFormatError) as error:
+        load_azure_vms(tmp_path, "dev")
+    assert error.value.line == 6 and "the same bins and VM counts" in str(error.value)
+
+
+@pytest.mark.parametrize("written", ["nan", "", "inf"])
+def test_a_time_that_is_not_a_number_is_shown_as_written(
+    pods_copy: tuple[Path, list[str]], written: str
+) -> None:
+    folder, lines = pods_copy
+    header = lines[0].split(",")
+    fields = lines[9].split(",")
+    fields[header.index("creation_time")] = written
+    lines[9] = ",".join(fields)
+    _write(folder, lines)
+    with pytest.raises(TraceFormatError) as error:
+        load_alibaba_gpu_pods(folder)
+    assert (error.value.line, error.value.column) == (10, "creation_time")
+    assert error.value.value == (float(written) if written == "inf" else written)
