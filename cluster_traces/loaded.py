@@ -7,7 +7,10 @@ replay* keeps the trace's pods, requests, arrival order and lifetimes and change
 things, each a seeded derivation of ``cluster_traces.derive``:
 
 1. **one window** of arrivals, ``window_s`` long, so one simulation takes seconds;
-   ``SET:loaded-K`` is window ``K`` (0, 1, 2, ...) counted from ``first_s``;
+   ``SET:loaded-K`` is window ``K`` (0, 1, 2, ...) counted from ``first_s``, and on
+   alibaba-gpu-v2023 ``SET:loaded-K-LIST`` the same window of another of its pod lists
+   (``loaded-0-gpushare40``: the FGD paper's variant with 40 % of GPU pods sharing a GPU,
+   over the same days);
 2. **denser arrivals** (``compress``: arrival gaps divided, lifetimes kept) and, for
    alibaba-v2017, **one pod per instance** (each task's instances arrive with the task
    and live its lifetime) of which a seeded ``pod_fraction`` is kept;
@@ -38,10 +41,17 @@ from cluster_traces.derive import compress_time, demand, node_order, subsample_n
 from cluster_traces.errors import ScenarioError
 from cluster_traces.model import Cluster, IntArray, Seconds, Workload
 
-__all__ = ["LOADED_REPLAYS", "LoadedReplay", "is_loaded_variant", "live_demand", "loaded_trace"]
+__all__ = [
+    "LOADED_REPLAYS",
+    "LoadedReplay",
+    "check_loaded_variant",
+    "is_loaded_variant",
+    "live_demand",
+    "loaded_trace",
+]
 
 _DAY_S = 86_400.0
-_VARIANT = re.compile(r"^loaded-(\d+)$")
+_VARIANT = re.compile(r"^loaded-(\d+)(?:-([a-z0-9]+))?$")
 _RESOURCES = ("gpu", "cpu_milli", "memory_mib")
 
 
@@ -104,18 +114,38 @@ def is_loaded_variant(set_name: str, variant: str) -> bool:
     return set_name in LOADED_REPLAYS and _VARIANT.match(variant) is not None
 
 
-def loaded_trace(set_name: str, variant: str, folder: Path, seed: int) -> tuple[Cluster, Workload]:
-    """The nodes and pods of the loaded replay ``SET:loaded-K`` with scenario seed ``seed``.
+def check_loaded_variant(set_name: str, variant: str) -> tuple[LoadedReplay, int]:
+    """The replay and the window ``K`` that ``SET:loaded-K[-LIST]`` names.
 
-    Raises ScenarioError for an unknown set or variant, or a window without pods;
-    TraceFormatError for malformed files.
+    Raises:
+        ScenarioError: for a set without loaded replays, a malformed variant, or a pod
+            list the set does not have (only alibaba-gpu-v2023 has several).
     """
     match = _VARIANT.match(variant)
     spec = LOADED_REPLAYS.get(set_name)
     if spec is None or match is None:
         raise ScenarioError(f"{set_name}:{variant}: expected SET:loaded-K for a set in "
                             f"{', '.join(LOADED_REPLAYS)}")  # fmt: skip
-    window = int(match.group(1))
+    pod_list = match.group(2)
+    if pod_list is not None:
+        if set_name != "alibaba-gpu-v2023" or pod_list not in alibaba_gpu.POD_VARIANTS:
+            known = ", ".join(alibaba_gpu.POD_VARIANTS)
+            raise ScenarioError(
+                f"{set_name}:{variant}: unknown pod list {pod_list!r}; loaded-K-LIST takes "
+                f"one of alibaba-gpu-v2023's: {known}"
+            )
+        spec = dataclasses.replace(spec, pods=pod_list)
+    return spec, int(match.group(1))
+
+
+def loaded_trace(set_name: str, variant: str, folder: Path, seed: int) -> tuple[Cluster, Workload]:
+    """The nodes and pods of the loaded replay ``SET:loaded-K[-LIST]`` with scenario seed
+    ``seed``.
+
+    Raises ScenarioError for an unknown set, variant or pod list, or a window without
+    pods; TraceFormatError for malformed files.
+    """
+    spec, window = check_loaded_variant(set_name, variant)
     start = spec.first_s + window * spec.window_s
     name = f"{set_name}:{variant}"
     cluster, workload = _window(set_name, spec, folder, start, seed)
@@ -129,7 +159,7 @@ def loaded_trace(set_name: str, variant: str, folder: Path, seed: int) -> tuple[
         needed = live_demand(workload, resource) / spec.load
         reached &= np.cumsum(_node_capacity(cluster, resource)[order]) >= needed
     count = int(np.argmax(reached)) + 1 if reached.any() else len(cluster)
-    source = f"{workload.source} loaded-{window} seed {seed}"
+    source = f"{workload.source} {variant} seed {seed}"
     return subsample_nodes(cluster, count, seed), _with_source(workload, source)
 
 

@@ -26,7 +26,7 @@ from cluster_traces import alibaba_gpu, alibaba_v2017, azure, binpack, google, i
 from cluster_traces.catalog import TraceSet, known_names, trace_set
 from cluster_traces.derive import Derivation, apply_all, subsample_nodes
 from cluster_traces.errors import ScenarioError
-from cluster_traces.loaded import is_loaded_variant, loaded_trace
+from cluster_traces.loaded import check_loaded_variant, is_loaded_variant, loaded_trace
 from cluster_traces.model import BinPackingInstance, Cluster, Protocol, Replay, Scenario, Workload
 from cluster_traces.recording import recording_entry, recording_scenario, split_recording_name
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
@@ -136,7 +136,9 @@ def _parse(name: str) -> tuple[TraceSet, str]:
         _uniform_items(name, variant)
     elif entry.name == "google-2019-cell-a":
         _google_at(name, variant)
-    elif variant and variant not in entry.variants and not is_loaded_variant(entry.name, variant):
+    elif is_loaded_variant(entry.name, variant):
+        check_loaded_variant(entry.name, variant)
+    elif variant and variant not in entry.variants:
         listed = ", ".join(entry.variants) or "none"
         raise ScenarioError(f"unknown variant {variant!r} in {name!r}; variants: {listed}")
     return entry, variant

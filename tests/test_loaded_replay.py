@@ -19,7 +19,7 @@ from cluster_traces.derive import compress_time, subsample_nodes
 from cluster_traces.errors import ScenarioError
 from cluster_traces.loaded import LOADED_REPLAYS, is_loaded_variant, live_demand
 from cluster_traces.model import Workload
-from cluster_traces.scenarios import load_scenario, load_trace
+from cluster_traces.scenarios import check_scenario_name, load_scenario, load_trace
 from cluster_traces.synthetic import synthetic_cluster, synthetic_workload
 from heuristics.evolve.evaluator import signed_objective
 from heuristics.evolve.objectives import FAILED_WEIGHT, PENDING_WEIGHT, objective_value
@@ -63,6 +63,7 @@ def test_live_demand_is_the_time_average_of_the_requests_alive() -> None:
 def test_only_loaded_k_of_a_listed_set_is_a_loaded_variant() -> None:
     assert is_loaded_variant("alibaba-gpu-v2023", "loaded-3")
     assert is_loaded_variant("alibaba-v2017", "loaded-0")
+    assert is_loaded_variant("alibaba-gpu-v2023", "loaded-3-gpushare40")
     assert not is_loaded_variant("alibaba-gpu-v2023", "loaded")
     assert not is_loaded_variant("philly-subset", "loaded-1")
     assert set(LOADED_REPLAYS) == {"alibaba-gpu-v2023", "alibaba-v2017"}
@@ -112,6 +113,35 @@ def test_kube_default_keeps_a_loaded_replay_busy_with_pods_queueing(
     assert busiest > 60.0, metrics
     assert metrics["pods_pending_mean"] > 1.0, metrics  # pods queue: some wait at any time
     assert metrics["pods_failed"] < 0.1 * metrics["pods_arrived"], metrics
+
+
+def test_a_gpu_window_of_another_pod_list_keeps_that_list_s_pods_over_the_same_days(
+    trace_dir: Path,
+) -> None:
+    spec = LOADED_REPLAYS["alibaba-gpu-v2023"]
+    scenario = load_scenario("alibaba-gpu-v2023:loaded-2-gpushare40")
+    start = spec.first_s + 2 * spec.window_s
+    pods = load_trace("alibaba-gpu-v2023:gpushare40").workload
+    inside = (pods.arrival_s >= start) & (pods.arrival_s < start + spec.window_s)
+    assert sorted(scenario.workload.names) == sorted(pods.names[inside])
+    assert np.array_equal(np.sort(scenario.workload.gpu_milli), np.sort(pods.gpu_milli[inside]))
+    default = load_scenario("alibaba-gpu-v2023:loaded-2").workload
+    assert not np.array_equal(np.sort(default.gpu_milli), np.sort(scenario.workload.gpu_milli))
+    assert "gpushare40" in scenario.workload.source
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("alibaba-gpu-v2023:loaded-0-gpushare33", "unknown pod list 'gpushare33'"),
+        ("alibaba-v2017:loaded-0-cloudsimpy", "unknown pod list 'cloudsimpy'"),
+    ],
+)
+def test_a_pod_list_a_loaded_replay_cannot_take_is_refused_by_its_spelling(
+    name: str, message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        check_scenario_name(name)
 
 
 def test_a_window_past_the_trace_names_the_fix(trace_dir: Path) -> None:
