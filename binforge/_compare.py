@@ -49,7 +49,8 @@ def progress_printer(verb: str, *, quiet: bool) -> Callable[[str, int], None]:
 
 def check_outputs(json_path: str | None, out_dir: Path | None) -> None:
     """Refuse output paths that cannot be written, before any simulation runs: a JSON file
-    whose folder does not exist or that is a folder, an output folder that is a file.
+    whose folder does not exist or that is a folder, an output folder that is a file or
+    lies under one (it is created only when the results are written).
 
     Raises:
         UserError: naming the flag and the path.
@@ -61,10 +62,9 @@ def check_outputs(json_path: str | None, out_dir: Path | None) -> None:
         if not path.parent.is_dir():
             raise UserError(f"--json {json_path}: no directory {path.parent}")
     if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"--out {out_dir}: cannot create the directory ({exc})") from None
+        existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+        if not existing.is_dir():
+            raise UserError(f"--out {out_dir}: {existing} is a file; expected a directory")
 
 
 def emit(document: dict[str, Any], table: Callable[[], str], json_path: str | None) -> None:

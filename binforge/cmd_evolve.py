@@ -169,6 +169,8 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
     if args.executor:
         executor = replace(executor, kind=args.executor)
     if args.workers is not None:
+        if args.workers < 1:
+            raise UserError(f"--workers: expected 1 or more, got {args.workers}")
         executor = replace(executor, workers=args.workers)
     config = replace(
         config,
@@ -178,7 +180,8 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
         proposer=args.proposer or config.proposer,
         seed=config.seed if args.seed is None else args.seed,
     )
-    return validate_config(config, source="command line")
+    # a resumed run's seeds have run: its names are not checked again
+    return validate_config(config, source="command line", names=not args.resume)
 
 
 def _describe(config: Any) -> str:

@@ -99,6 +99,7 @@ def _simulate(args: argparse.Namespace) -> int:
     document = {**to_json(comparison), "scenario_seed": args.scenario_seed}
     emit(document, lambda: format_table(comparison), args.json)
     if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         write_csv(comparison, args.out / "results.csv")
         written = plot_curves(comparison, args.out)

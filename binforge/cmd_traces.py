@@ -98,7 +98,8 @@ def _fetch(args: argparse.Namespace) -> int:
     if dest is None:
         raise UserError(f"no destination: pass --dest DIR or set {TRACE_DIR_ENV}")
     if dest.exists() and not dest.is_dir():
-        raise UserError(f"--dest {dest}: is a file; expected a directory")
+        given = "--dest" if args.dest else f"${TRACE_DIR_ENV}"
+        raise UserError(f"{given} {dest}: is a file; expected a directory")
     try:
         result = fetch_set(entry, dest, base_url=args.base_url, timeout_s=args.timeout)
     except (FetchError, ValueError) as exc:

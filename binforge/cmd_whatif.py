@@ -191,6 +191,7 @@ def _whatif(args: argparse.Namespace) -> int:
     }
     emit(document, lambda: _table(document), args.json)
     if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "whatif.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
         written = plot_curves(comparison, args.out)
         if not quiet:

@@ -11,9 +11,8 @@ Nothing is returned unless the whole file is valid. :func:`reject_rows` and
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -53,9 +52,10 @@ class Column:
 
 
 def _header(path: Path) -> list[str]:
+    with path.open("rb") as handle:
+        raw = handle.readline()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:  # a BOM is no name
-            first = handle.readline()
+        first = raw.decode("utf-8-sig")  # a byte-order mark is not part of the first name
     except UnicodeDecodeError:
         raise utf8_error(path) from None
     if not first.strip():
@@ -71,7 +71,8 @@ def read_csv(
     ``names`` gives the column names of a file without a header row; otherwise the first
     line is the header (names are stripped of surrounding spaces). Returns name -> numpy
     array (int64, float64 or object strings; "" for empty strings). Raises TraceFormatError
-    naming the file, line, column, value and expectation; FileNotFoundError when missing.
+    naming the file, line, column, value and expectation (bytes that are not UTF-8 in the
+    header or in a column read, too); FileNotFoundError when missing.
     """
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
@@ -94,6 +95,7 @@ def read_csv(
         include_columns=[c.name for c in present],
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
+        null_values=[""],  # only an empty field is missing; "nan" or "NULL" is a value
     )
     try:
         table = pacsv.read_csv(path, read_options=read_options, convert_options=convert_options)
@@ -105,8 +107,7 @@ def read_csv(
         raise TraceFormatError(path, f"a well-formed CSV file ({exc})") from exc
     out: dict[str, np.ndarray] = {}
     for column in present:
-        raw = partial(_raw_cell, path, header.index(column.name), first_line)
-        out[column.name] = _checked(path, table.column(column.name), column, first_line, raw)
+        out[column.name] = _checked(path, table.column(column.name), column, first_line)
     return out
 
 
@@ -139,23 +140,7 @@ def reject_repeats(
     reject_rows(path, repeated, column, names, expected, first_line)
 
 
-def _raw_cell(path: Path, index: int, first_line: int, row: int) -> str:
-    """The text of field ``index`` of data row ``row`` (0-based), as written in the file."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle)
-        for _ in range(row + first_line - 1):
-            next(rows, None)
-        fields = next(rows, [])
-    return fields[index].strip() if index < len(fields) else ""
-
-
-def _checked(
-    path: Path,
-    chunked: pa.ChunkedArray,
-    column: Column,
-    first_line: int,
-    raw: Callable[[int], str],
-) -> np.ndarray:
+def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: int) -> np.ndarray:
     # numpy, not pyarrow.compute, for the checks: importing pyarrow.compute costs ~0.5 s.
     values = chunked.to_numpy(zero_copy_only=False) if len(chunked) else np.zeros(0)
     if column.kind == "str":
@@ -172,7 +157,10 @@ def _checked(
         bad = np.isinf(values) if column.nullable else ~np.isfinite(values)
         if bad.any():
             row = int(np.argmax(bad))
-            shown = raw(row) if np.isnan(values[row]) else values[row].item()
+            if np.isnan(values[row]):  # an empty field (null) or a written NaN
+                shown = "" if chunked[row].as_py() is None else "nan"
+            else:
+                shown = values[row].item()
             raise TraceFormatError(
                 path, column.expected, line=row + first_line, column=column.name, value=shown
             )

@@ -110,7 +110,8 @@ LOADED_REPLAYS: Mapping[str, LoadedReplay] = {
 
 
 def is_loaded_variant(set_name: str, variant: str) -> bool:
-    """True when ``SET:VARIANT`` names a loaded replay (``loaded-K`` of a set listed above)."""
+    """True when ``SET:VARIANT`` is spelled as a loaded replay (``loaded-K[-LIST]`` of a set
+    listed above); :func:`check_loaded_variant` checks the pod list."""
     return set_name in LOADED_REPLAYS and _VARIANT.match(variant) is not None
 
 
@@ -128,11 +129,16 @@ def check_loaded_variant(set_name: str, variant: str) -> tuple[LoadedReplay, int
                             f"{', '.join(LOADED_REPLAYS)}")  # fmt: skip
     pod_list = match.group(2)
     if pod_list is not None:
-        if set_name != "alibaba-gpu-v2023" or pod_list not in alibaba_gpu.POD_VARIANTS:
-            known = ", ".join(alibaba_gpu.POD_VARIANTS)
+        if set_name != "alibaba-gpu-v2023":
             raise ScenarioError(
-                f"{set_name}:{variant}: unknown pod list {pod_list!r}; loaded-K-LIST takes "
-                f"one of alibaba-gpu-v2023's: {known}"
+                f"{set_name}:{variant}: {set_name} has one pod list; use {set_name}:loaded-K "
+                "(loaded-K-LIST is for alibaba-gpu-v2023's pod lists)"
+            )
+        others = [v for v in alibaba_gpu.POD_VARIANTS if v != spec.pods]
+        if pod_list not in others:  # the default list is loaded-K, one name for one replay
+            raise ScenarioError(
+                f"{set_name}:{variant}: unknown pod list {pod_list!r}; loaded-K is the "
+                f"{spec.pods} list, loaded-K-LIST one of {', '.join(others)}"
             )
         spec = dataclasses.replace(spec, pods=pod_list)
     return spec, int(match.group(1))

@@ -54,7 +54,7 @@ def test_bad_input_is_reported_as_a_message_with_status_2(
     assert main(["evolve", "--config", str(tmp_path)]) == 2
     assert "is a directory; expected a YAML file" in capsys.readouterr().err
     assert main(["evolve", "--workers", "0", "--run-dir", str(tmp_path / "run")]) == 2
-    assert "executor.workers: expected >= 1" in capsys.readouterr().err
+    assert "--workers: expected 1 or more, got 0" in capsys.readouterr().err
 
 
 def test_names_that_name_nothing_are_refused_before_the_run_directory_exists(
@@ -87,7 +87,11 @@ def test_a_config_that_is_not_utf8_is_a_message(
     config = tmp_path / "latin1.yaml"
     config.write_bytes(TINY.encode() + b"# caf\xe9\n")
     assert main(["evolve", "--config", str(config)]) == 2
-    assert f"{config}: invalid configuration" in capsys.readouterr().err
+    lines = len(TINY.splitlines())
+    err = capsys.readouterr().err
+    assert (
+        f"{config}: invalid configuration:\n  line {lines + 1}: got b'\\xe9', expected UTF-8" in err
+    )
 
 
 def test_the_table_has_a_row_per_heuristic_and_a_column_per_scenario() -> None:

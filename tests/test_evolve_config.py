@@ -107,3 +107,26 @@ def test_the_commented_example_in_the_docs_is_a_valid_config() -> None:
     config = config_from_mapping(yaml.safe_load(block), source="docs/evolve.md")
     assert config.evaluator.screen.nodes_fraction == 0.2
     assert config.budget.time_s == 420
+
+
+def test_names_are_checked_for_a_new_run_not_for_a_recorded_one() -> None:
+    recorded = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "seed_heuristics": ["best-fit", "a-winner-since-renamed"],
+        "baselines": ["bestfit"],
+        "evaluator": {"screen": {"name": "uniform:abc"}, "train": [{"name": "weibull:1k"}]},
+    }
+    config = config_from_mapping(recorded)  # a run's stored config: resumable, selectable
+    assert config.seed_heuristics[1] == "a-winner-since-renamed"
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(recorded, names=True)
+    assert caught.value.errors == (
+        "evaluator.screen.name: uniform:abc: expected uniform:N items (N > 0), e.g. uniform:500",
+        "seed_heuristics[1]: seed heuristic 'a-winner-since-renamed': not a built-in seed "
+        + caught.value.errors[1].split("not a built-in seed ", 1)[1],
+        "baselines[0]: " + caught.value.errors[2].split(": ", 1)[1],
+    )
+    assert "unknown heuristic 'bestfit'" in caught.value.errors[2]
+    with pytest.raises(ConfigError, match="uniform:abc"):
+        validate_config(config, names=True)

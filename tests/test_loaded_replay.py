@@ -134,7 +134,8 @@ def test_a_gpu_window_of_another_pod_list_keeps_that_list_s_pods_over_the_same_d
     ("name", "message"),
     [
         ("alibaba-gpu-v2023:loaded-0-gpushare33", "unknown pod list 'gpushare33'"),
-        ("alibaba-v2017:loaded-0-cloudsimpy", "unknown pod list 'cloudsimpy'"),
+        ("alibaba-gpu-v2023:loaded-0-default", "unknown pod list 'default'; loaded-K is the"),
+        ("alibaba-v2017:loaded-0-cloudsimpy", "alibaba-v2017 has one pod list"),
     ],
 )
 def test_a_pod_list_a_loaded_replay_cannot_take_is_refused_by_its_spelling(

@@ -169,8 +169,12 @@ def test_an_unwritable_output_is_refused_before_anything_is_simulated(
     assert status == 2 and f"--json {tmp_path}: is a directory" in err
     a_file = tmp_path / "results"
     a_file.write_text("")
-    status, _, err = run([*argv, "--out", str(a_file)], capsys)
-    assert status == 2 and f"--out {a_file}: cannot create the directory" in err
+    status, _, err = run([*argv, "--out", str(a_file / "plots")], capsys)
+    assert status == 2 and f"--out {a_file / 'plots'}: {a_file} is a file" in err
+    assert not (tmp_path / "fresh").exists()
+    status, _, err = run([*argv, "--out", str(tmp_path / "fresh")], capsys)
+    assert status == 2 and "--policy: unknown heuristic" in err
+    assert not (tmp_path / "fresh").exists()  # nothing written for a run that did not happen
 
 
 def test_an_unknown_baseline_is_blamed_on_the_baseline_flag(

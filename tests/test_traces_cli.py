@@ -136,7 +136,7 @@ def test_fetch_of_an_unknown_set_lists_the_known_sets(
 
 
 def test_fetch_refuses_a_file_as_destination_and_a_timeout_of_no_time(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a_file = tmp_path / "traces"
     a_file.write_text("not a directory\n")
@@ -145,3 +145,6 @@ def test_fetch_refuses_a_file_as_destination_and_a_timeout_of_no_time(
     assert main(["traces", "fetch", "philly-subset", "--dest", str(tmp_path),
                  "--timeout", "-1"]) == 2  # fmt: skip
     assert "--timeout: expected seconds > 0, got -1" in capsys.readouterr().err
+    monkeypatch.setenv("BINFORGE_TRACE_DIR", str(a_file))
+    assert main(["traces", "fetch", "philly-subset"]) == 2
+    assert f"$BINFORGE_TRACE_DIR {a_file}: is a file" in capsys.readouterr().err

@@ -377,13 +377,23 @@ def load_config(path: str | Path) -> EvolutionConfig:
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        bad = exc.object[exc.start : exc.end]
+        raise ConfigError(str(path), [f"line {line}: got {bad!r}, expected UTF-8 text"]) from None
+    except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(str(path), [f"read configuration: {exc}"]) from None
-    return config_from_mapping(data if data is not None else {}, source=str(path))
+    return config_from_mapping(data if data is not None else {}, source=str(path), names=True)
 
 
-def config_from_mapping(data: object, source: str = "<config>") -> EvolutionConfig:
+def config_from_mapping(
+    data: object, source: str = "<config>", *, names: bool = False
+) -> EvolutionConfig:
     """Build an :class:`EvolutionConfig` from parsed YAML (``apiVersion`` and ``kind`` required).
+
+    With ``names``, also check that every heuristic and scenario it names exists, as a new
+    run needs (a run's recorded config is not checked again: its seeds have run, and a
+    renamed winner must not lock the run away).
 
     Raises:
         ConfigError: with every error and its field path.
@@ -400,19 +410,26 @@ def config_from_mapping(data: object, source: str = "<config>") -> EvolutionConf
     # a field of the wrong type is already reported; its range cannot be checked
     with contextlib.suppress(TypeError):
         errors.extend(_validate(config))
+        if names and not errors:
+            errors.extend(_name_errors(config))
     if errors:
         raise ConfigError(source, errors)
     assert isinstance(config, EvolutionConfig)
     return config
 
 
-def validate_config(config: EvolutionConfig, source: str = "<config>") -> EvolutionConfig:
-    """Check a configuration built in code (for example with ``dataclasses.replace``).
+def validate_config(
+    config: EvolutionConfig, source: str = "<config>", *, names: bool = False
+) -> EvolutionConfig:
+    """Check a configuration built in code (for example with ``dataclasses.replace``);
+    ``names`` as in :func:`config_from_mapping`.
 
     Raises:
         ConfigError: with every error and its field path.
     """
     errors = _validate(config)
+    if names and not errors:
+        errors.extend(_name_errors(config))
     if errors:
         raise ConfigError(source, errors)
     return config
@@ -538,8 +555,6 @@ def _validate(config: EvolutionConfig) -> list[str]:
         need(bool(ref.name), f"{path}.name", "expected a scenario name")
         need(bool(ref.seeds), f"{path}.seeds", "expected at least one seed")
         need(0 < ref.nodes_fraction <= 1, f"{path}.nodes_fraction", "expected 0 < f <= 1")
-        if ref.name and isinstance(ref.name, str):
-            errors.extend(f"{path}.name: {e}" for e in _scenario_errors(ref.name))
     need(bool(ev.train), "evaluator.train", "expected at least one scenario")
     need(ev.screen_tolerance >= 0, "evaluator.screen_tolerance", "expected >= 0")
     need(ev.probe_decisions >= 0, "evaluator.probe_decisions",
@@ -552,43 +567,38 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(b.time_s is None or b.time_s > 0, "budget.time_s", "expected > 0")
     need(config.executor.workers >= 1, "executor.workers", "expected >= 1")
     need(config.executor.proposals_in_flight >= 1, "executor.proposals_in_flight", "expected >= 1")
-    errors.extend(_heuristic_errors(config))
     return errors
 
 
-def _scenario_errors(name: str) -> list[str]:
-    """What is wrong with a scenario name by its spelling alone (no file is read)."""
+def _name_errors(config: EvolutionConfig) -> list[str]:
+    """Scenario and heuristic names that name nothing, caught before a run spends its
+    budget: scenarios by their spelling (no trace file is read), heuristic files only
+    located (never loaded: a baseline file runs in the sandbox only)."""
     from cluster_traces.scenarios import ScenarioError, check_scenario_name
-
-    try:
-        check_scenario_name(name)
-    except ScenarioError as exc:
-        return [str(exc)]
-    return []
-
-
-def _heuristic_errors(config: EvolutionConfig) -> list[str]:
-    """Heuristic names that name nothing: caught here, before a run spends its budget.
-    Files are only located, never loaded (a baseline file runs in the sandbox only)."""
     from heuristics.evolve.seeds import SEED_SOURCES, seed_source
     from heuristics.registry import UnknownHeuristicError, locate
 
     errors = []
+    ev = config.evaluator
+    refs = [("evaluator.screen", ev.screen)]
+    refs += [(f"evaluator.{part}[{i}]", r)
+             for part in ("train", "validation") for i, r in enumerate(getattr(ev, part))]  # fmt: skip
+    for path, ref in refs:
+        try:
+            check_scenario_name(ref.name)
+        except ScenarioError as exc:
+            errors.append(f"{path}.name: {exc}")
     for i, name in enumerate(config.seed_heuristics):
-        if not isinstance(name, str):  # already reported as the wrong type
-            continue
         try:
             seed_source(name)
         except KeyError as exc:
             errors.append(f"seed_heuristics[{i}]: {exc.args[0]}")
-    named = [(f"baselines[{i}]", n) for i, n in enumerate(config.baselines)]
-    references = config.evaluator.references
-    named += [("evaluator.reference" + (f"[{i}]" if len(references) > 1 else ""), n)
+    references = ev.references
+    named = [(f"baselines[{i}]", n, True) for i, n in enumerate(config.baselines)]
+    named += [("evaluator.reference" + (f"[{i}]" if len(references) > 1 else ""), n, False)
               for i, n in enumerate(references)]  # fmt: skip
-    for path, name in named:
-        if not isinstance(name, str):  # already reported as the wrong type
-            continue
-        if path.startswith("baselines") and name in SEED_SOURCES:  # its seed source stands in
+    for path, name, seed_stands_in in named:  # a baseline's seed source stands in for it
+        if seed_stands_in and name in SEED_SOURCES:
             continue
         try:
             locate(name)
