@@ -210,25 +210,25 @@ async def serve(config: ExtenderConfig, registry: CollectorRegistry | None = Non
     extender = build_extender(config, registry, cache)
     watcher = None
     recording = None
+    if cache is not None:
+        sink, recording = recording_sink(cache, config)  # docs/recording.md
+        watcher = Watcher(
+            api_client(config),
+            sink,
+            config,
+            on_restart=lambda r, why: extender.metrics.watch_restarts.labels(r, why).inc(),
+        )
+        watcher.start()
     runner = web.AppRunner(build_app(extender, registry), access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     tasks: list[asyncio.Task[None]] = []
     try:
         site = web.TCPSite(runner, config.host, config.port)
-        try:  # listen first: a port that is taken must not leave a watch or a recording
+        try:
             await site.start()
         except OSError as exc:  # the port is taken, the host unknown or not ours
             reason = exc.strerror or str(exc)
             raise ValueError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
-        if cache is not None:
-            sink, recording = recording_sink(cache, config)  # docs/recording.md
-            watcher = Watcher(
-                api_client(config),
-                sink,
-                config,
-                on_restart=lambda r, why: extender.metrics.watch_restarts.labels(r, why).inc(),
-            )
-            watcher.start()
         log.info("serving", extra={"host": config.host, "port": config.port, "mode": config.mode})
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

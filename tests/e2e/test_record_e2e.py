@@ -295,6 +295,11 @@ def test_whatif_predicts_the_counterfactual_the_extender_reports_in_shadow_mode(
           f"{shadow.differing} of {shadow.decisions} decisions differ")  # fmt: skip
     assert shadow.decisions == len(plan)
     assert shadow.unbookable == 0
+    decisions = [  # the extender's own account, for a failure message that says why
+        line
+        for line in metrics.splitlines()
+        if line.startswith(("binforge_decisions_total{", "binforge_heuristic_fallbacks_total{"))
+    ]
     for resource, tolerance in SHADOW_TOLERANCE.items():
         difference = reported.get(resource, 0.0) - shadow.net.get(resource, 0.0)
-        assert abs(difference) <= tolerance, (resource, reported, shadow.net)
+        assert abs(difference) <= tolerance, (resource, reported, shadow.net, decisions)
