@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from binforge.errors import UserError
 from cluster_traces.errors import ScenarioError, TraceFormatError
@@ -36,13 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that its cleanup runs as for Ctrl-C (the
+    sandbox's workers and scratch directories, a run's database)."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit status."""
+    """Run the command line; returns the process exit status (130 after Ctrl-C, 143
+    after SIGTERM, both once the command has cleaned up)."""
     args = build_parser().parse_args(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        return 143
     except (UserError, TraceFormatError, ScenarioError) as exc:
         print(f"binforge {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)

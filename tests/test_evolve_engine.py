@@ -8,6 +8,7 @@ kill -9 and resume, reproducibility with a seed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -225,3 +226,32 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_finished_evaluations(
         assert after[sample] == row  # every finished evaluation kept as it was
     assert max(after) == last + 4
     assert all(row[2] not in ("pending", "proposed") for row in after.values())
+
+
+def test_a_run_stopped_with_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    """A job scheduler or ``kill`` sends SIGTERM: the run stops with status 143 after
+    closing its sandbox (no worker left, no scratch directory) and its database."""
+    config = tmp_path / "evolve.yaml"
+    config.write_text(YAML)
+    run_dir = tmp_path / "run"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "binforge", "evolve", "--config", str(config),
+         "--run-dir", str(run_dir), "--quiet"],
+        cwd=ROOT, env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    rows: list[tuple] = []
+    while time.monotonic() < deadline and len(rows) < 3:  # mid-run: programs evaluated
+        time.sleep(0.5)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        with contextlib.suppress(sqlite3.OperationalError):  # tables not yet created
+            rows = _rows(run_dir) if (run_dir / DATABASE_FILE).exists() else []
+    assert list(scratch.glob("binforge-sandbox-*")), "the sandbox never started"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 143
+    assert _worker_pids(process.pid) == []
+    assert list(scratch.glob("binforge-sandbox-*")) == []  # Ctrl-C's cleanup ran
+    assert len(_rows(run_dir)) >= len(rows)  # the database is intact
