@@ -264,22 +264,19 @@ class Extender:
 
     def _record(self, snapshot: Snapshot, decision: Decision, fit: Pod, args: ExtenderArgs) -> None:
         mode = self.config.mode
-        if decision.fallback == "baseline_failed":
+        if decision.fallback is not None:
             self.metrics.fallbacks.labels(decision.fallback).inc()
-            log.error(
-                "heuristic %s and baseline %s both failed for pod %s: no score from the extender",
-                self.slot.current.identity.get("name"),
-                self.config.baseline,
-                pod_key(args.pod),
-            )
-        elif decision.fallback is not None:
-            self.metrics.fallbacks.labels(decision.fallback).inc()
-            log.warning(
-                "heuristic %s failed (%s) for pod %s: answered by the baseline",
-                self.slot.current.identity.get("name"),
-                decision.fallback,
-                pod_key(args.pod),
-            )
+            name, pod = self.slot.current.identity.get("name"), pod_key(args.pod)
+            if decision.fallback == "baseline_failed":
+                log.error(
+                    "heuristic %s and baseline %s both failed for pod %s: no score from the "
+                    "extender", name, self.config.baseline, pod,
+                )  # fmt: skip
+            else:
+                log.warning(
+                    "heuristic %s failed (%s) for pod %s: answered by the baseline",
+                    name, decision.fallback, pod,
+                )  # fmt: skip
         if decision.chosen is None:
             outcome = "no_fit" if len(decision.candidates) == 0 else "error"
         else:
