@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from cluster_traces.model import Scenario
 from heuristics.contract import Heuristic, HeuristicError
 from simulator.options import SimulationOptions
@@ -57,8 +59,18 @@ def simulate(
     score = getattr(heuristic, "heuristic", heuristic)
     if not callable(score):
         raise TypeError(f"simulate: heuristic must be callable, got {type(score).__name__}")
-    protocol = scenario.replay.protocol
     started = time.perf_counter()
+    # evolved code divides by zero on purpose under its nan_to_num guard: numpy's warnings
+    # would only print its source line; a non-finite score is still a HeuristicError
+    with np.errstate(all="ignore"):
+        result = _run(scenario, score, seed, config)
+    return replace(result, policy=policy_name(heuristic), elapsed_s=time.perf_counter() - started)
+
+
+def _run(
+    scenario: Scenario, score: Heuristic, seed: int, config: SimulationOptions
+) -> SimulationResult:
+    protocol = scenario.replay.protocol
     if scenario.instances:
         if protocol != "elastic":
             raise ValueError(
@@ -67,23 +79,21 @@ def simulate(
             )
         from simulator.elastic import pack_instances
 
-        result = pack_instances(scenario, score, seed=seed, options=config)
-    elif protocol == "saturate":
+        return pack_instances(scenario, score, seed=seed, options=config)
+    if protocol == "saturate":
         from simulator.saturate import saturate
 
-        result = saturate(scenario, score, seed=seed, options=config)
-    elif protocol == "replay":
+        return saturate(scenario, score, seed=seed, options=config)
+    if protocol == "replay":
         from simulator.engine import replay
 
-        result = replay(scenario, score, seed=seed, options=config)
-    elif protocol == "elastic" and scenario.workload is not None and scenario.workload.has_times:
+        return replay(scenario, score, seed=seed, options=config)
+    if protocol == "elastic" and scenario.workload is not None and scenario.workload.has_times:
         from simulator.engine import replay
 
-        result = replay(scenario, score, seed=seed, options=config, autoscale=True)
-    elif protocol == "elastic":
+        return replay(scenario, score, seed=seed, options=config, autoscale=True)
+    if protocol == "elastic":
         from simulator.autoscale import elastic_pack
 
-        result = elastic_pack(scenario, score, seed=seed, options=config)
-    else:
-        raise ValueError(f"simulate {scenario.name}: unknown protocol {protocol!r}")
-    return replace(result, policy=policy_name(heuristic), elapsed_s=time.perf_counter() - started)
+        return elastic_pack(scenario, score, seed=seed, options=config)
+    raise ValueError(f"simulate {scenario.name}: unknown protocol {protocol!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -149,6 +150,20 @@ def test_counted_heuristic_errors_leave_pods_unplaced_and_are_reported() -> None
     assert metrics["pods_failed"] == metrics["pods_arrived"]
     assert result.errors and "finite" in result.errors[0]
     assert np.all(result.placements == -1)
+
+
+def guarded_division(pod: Pod, nodes: NodeView, ctx: Context) -> np.ndarray:
+    # an evolved program's habit: divide by zero, let nan_to_num rank the node last
+    return np.nan_to_num(1.0 / (nodes.cpu_free - nodes.cpu_free), posinf=1e12)
+
+
+def test_a_guarded_division_by_zero_prints_no_numpy_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        result = simulate(gpu_scenario(), guarded_division, seed=0)
+    assert result.metrics["pods_placed"] > 0
+    with pytest.raises(HeuristicError, match="finite"):  # a non-finite score still fails
+        simulate(gpu_scenario(), nan_scores, seed=0)
 
 
 def test_unknown_options_are_refused_with_the_known_ones_listed() -> None:

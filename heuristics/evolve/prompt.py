@@ -31,6 +31,9 @@ called once per pod to place. It returns one finite float per candidate node; th
 to the node with the highest score (ties go to the first such node). Feasibility is
 already decided: `nodes` holds only nodes with room for the pod. The goal is to pack so
 that as much of the future workload as possible still fits (less fragmentation).
+Candidates come in a fixed order: the cluster's node order; in online bin packing, the
+order the bins were opened, with one fresh empty bin last. A score may compare a node
+with its neighbours in that order.
 
 Inputs (units are part of the names: milli = thousandths, mib = MiB):
 - pod.cpu_milli (int): CPU request in millicores.

@@ -1,0 +1,16 @@
+# binforge winner 'binpack-u500', exported 2026-11-29 15:58 UTC
+# run: /tmp/s8/u500-1
+# program: #3826 (sample 3425, island 1, kind mutation)
+# proposer: gp
+# training fitness (higher is better): -2.68557
+# chosen by program id; the run's recorded comparison is of its best, #373
+
+import numpy as np
+
+def blend_1(pod, nodes, ctx):
+    """Evolved by the binforge GP proposer (crossover of a parent)."""
+    return np.nan_to_num((-(nodes.cpu_free - pod.cpu_milli - 0.346325 * (nodes.gpu_free / np.maximum(0.183223 * nodes.cpu_total, 1))) / (np.maximum(nodes.cpu_total, 1) - 0.5506 * nodes.pods) - 0.173575 * (1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.183223 * nodes.cpu_total))) * np.ones(len(nodes)), nan=-1000000000000.0, posinf=1000000000000.0, neginf=-1000000000000.0)
+
+def score(pod, nodes, ctx):
+    """Evolved by the binforge GP proposer (mutation of a parent)."""
+    return np.nan_to_num((pod.cpu_milli / np.maximum(nodes.cpu_free, 0.906003) / (3.810583 * (nodes.memory_free > pod.memory_mib) * (nodes.memory_free - pod.memory_mib < 0.1 * nodes.memory_total) + 1.0187) / (1.0 * (nodes.gpu_free == pod.gpu_milli_total) - (pod.memory_mib / np.maximum(nodes.memory_free, 1) + 2.6493 - 0.1909 * (nodes.memory_free / np.maximum(nodes.memory_total, 1)))) - (0.173575 + 1.817 * ((nodes.cpu_free - pod.cpu_milli) / np.maximum(pod.cpu_milli, 1))) * ((nodes.cpu_free - pod.cpu_milli + ((nodes.cpu_free - pod.cpu_milli) / np.maximum(pod.cpu_milli, 0.32011) + 0.9969) + (nodes.cpu_free > np.exp(-np.abs(pod.cpu_milli)))) * (nodes.cpu_free - pod.cpu_milli < 0.137453 * (nodes.cpu_total + (-np.minimum(5.22318, 1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total)) - (0.400804 * (10.970649 * pod.memory_mib / np.maximum(nodes.memory_free, 1) > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total) + ((nodes.gpu_free - pod.gpu_milli_total) / np.maximum(1000 * nodes.gpu_total, 0.613303) + ((nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1) + 1.2895))))))) + 11.663 * (nodes.memory_free + np.maximum(nodes.memory_total, 0.804491)) + 3.524812 * blend_1(pod, nodes, ctx) + 3.1405 * (0.183223 * (nodes.cpu_total + (-np.minimum(5.22318, 1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total)) - (0.400804 * (10.970649 * pod.memory_mib / np.maximum(nodes.memory_free, 1) > np.log1p(np.abs(pod.cpu_milli))) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total) + ((nodes.gpu_free - pod.gpu_milli_total) / np.maximum(1000 * nodes.gpu_total, 0.613303) + ((nodes.cpu_free - pod.cpu_milli) / np.maximum(nodes.cpu_total, 1) + 1.2895))))) * np.maximum(nodes.memory_free, 1)) + 4.476 * ((1.0 / (nodes.cpu_free > np.minimum(pod.cpu_milli, pod.gpu_milli_total)) - 0.0376 * (1.0 * (nodes.cpu_free > pod.cpu_milli) * (nodes.cpu_free - pod.cpu_milli < 0.2 * nodes.cpu_total))) * (nodes.cpu_free - pod.cpu_milli < 0.05 * nodes.cpu_total)) - 2.495 * (nodes.gpu_free / np.maximum(1000 * nodes.gpu_total ** 2, 1)) + 0.4564 * (pod.cpu_milli / np.maximum(nodes.cpu_free, 1))) * np.ones(len(nodes)), nan=-1000000000000.0, posinf=1000000000000.0, neginf=-1000000000000.0)
