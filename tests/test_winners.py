@@ -223,6 +223,8 @@ def test_the_results_script_names_a_missing_marker() -> None:
         ("binpack-snug-reduced.py", "binpack-snug", ("orlib:binpack1", "uniform:120")),
         ("binpack-weibull-reduced.py", "binpack-weibull", ("weibull:1k", "uniform:120")),
         ("binpack-weibull5k-reduced.py", "binpack-weibull5k", ("weibull:1k", "uniform:120")),
+        ("binpack-u1000-reduced.py", "binpack-u1000", ("orlib:binpack4", "uniform:120")),
+        ("binpack-u500-reduced.py", "binpack-u500", ("orlib:binpack3", "uniform:120")),
     ],
 )
 def test_the_simplified_bin_packing_winners_place_items_exactly_as_the_gp_originals(
