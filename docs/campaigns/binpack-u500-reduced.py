@@ -1,11 +1,6 @@
-"""binpack-u500 (heuristics/winners/binpack-u500.py) reduced by hand for bin packing.
-
-Algebra only, as the other reductions here: memory and GPUs are zero in bin packing,
-which turns the GP's memory and GPU terms into constants or zeros; the constants are
-folded, and its blended helper (``blend_1``) is written out inline. It places every item
-in the same bin as the shipped winner (tests/test_winners.py; docs/results.md,
-campaign 1).
-"""
+"""binpack-u500 (heuristics/winners/binpack-u500.py) reduced by hand for bin packing, as
+binpack-u1000-reduced.py is: the same algebra, and the same check that it places every
+item in the same bin as the shipped winner (tests/test_winners.py)."""
 
 import numpy as np
 
