@@ -13,7 +13,10 @@ budget:
   and is no longer waited for: a runaway call keeps its worker busy until it returns
   (threads cannot be killed); when every worker is busy, calls time out.
 
-Any timer set by someone else (e.g. pytest-timeout) is restored afterwards.
+Any timer set by someone else (e.g. pytest-timeout) is restored afterwards. numpy's
+floating-point warnings are silenced inside the call, on whichever thread it runs (numpy's
+error state is per thread): a guarded ``x / 0`` would otherwise log a warning per
+heuristic, and a non-finite score is rejected as ``nan`` anyway.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ class _OverBudget(BaseException):
     the heuristic cannot swallow it)."""
 
 
+def _quietly(heuristic: Heuristic, pod: Pod, nodes: NodeView, ctx: Context) -> Any:
+    with np.errstate(all="ignore"):
+        return heuristic(pod, nodes, ctx)
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise _OverBudget
 
@@ -61,7 +69,7 @@ class HeuristicRunner:
         """
         try:
             if inline:
-                raw = heuristic(pod, nodes, ctx)
+                raw = _quietly(heuristic, pod, nodes, ctx)
             elif _HAS_ALARM and threading.current_thread() is threading.main_thread():
                 raw = self._with_alarm(heuristic, pod, nodes, ctx)
             else:
@@ -88,7 +96,7 @@ class HeuristicRunner:
         previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, self._timeout_s)
         try:
             try:
-                return heuristic(pod, nodes, ctx)
+                return _quietly(heuristic, pod, nodes, ctx)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         finally:
@@ -98,7 +106,7 @@ class HeuristicRunner:
                 signal.setitimer(signal.ITIMER_REAL, left, previous_interval)
 
     def _on_worker(self, heuristic: Heuristic, pod: Pod, nodes: NodeView, ctx: Context) -> Any:
-        future = self._pool.submit(heuristic, pod, nodes, ctx)
+        future = self._pool.submit(_quietly, heuristic, pod, nodes, ctx)
         try:
             return future.result(timeout=self._timeout_s)
         except concurrent.futures.TimeoutError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -135,3 +136,33 @@ def test_a_cold_fgd_pass_that_overruns_its_budget_completes_over_the_next_calls(
     runner.close()
     assert outcomes[0] == "timeout"
     assert None in outcomes, outcomes
+
+
+GUARDED = compile_heuristic(
+    "import numpy as np\n"
+    "def score(pod, nodes, ctx):\n"
+    "    share = nodes.cpu_free / (nodes.cpu_free - nodes.cpu_free)\n"
+    "    return np.where(np.isfinite(share), share, 0.0)\n"
+)
+
+
+@pytest.mark.parametrize("where", ["inline", "main thread", "worker thread"])
+def test_a_guarded_division_by_zero_warns_on_no_thread(where: str) -> None:
+    # numpy's error state is per thread: the runner silences it wherever the call runs.
+    nodes, ctx = _nodes()
+    runner = HeuristicRunner(timeout_s=5.0)
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning becomes an exception in the heuristic
+        if where == "worker thread":
+            thread = threading.Thread(
+                target=lambda: results.append(runner.run(GUARDED, POD, nodes, ctx))
+            )
+            thread.start()
+            thread.join(5)
+        else:
+            results.append(runner.run(GUARDED, POD, nodes, ctx, inline=where == "inline"))
+    runner.close()
+    ((scores, reason),) = results
+    assert reason is None
+    assert scores is not None and scores.tolist() == [0.0, 0.0]
