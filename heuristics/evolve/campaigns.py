@@ -138,23 +138,18 @@ CAMPAIGNS: tuple[Campaign, ...] = (
         baselines=("binpack-weibull", "binpack-snug", "best-fit", "first-fit"),
         test=(ScenarioRef("funsearch:weibull5k"), *_OR_LIBRARY),
     ),
-    _bin_packing(
-        name="binpack-u1000",
-        # an OR-Library specialist trained on 1000-item instances only (the size of
-        # orlib:binpack4): one search's program #1191, the best on validation of the
-        # search's five best distinct programs (docs/results.md)
-        winner="binpack-u1000",
-        baselines=("binpack-snug", "best-fit", "first-fit"),
-        test=(*_OR_LIBRARY, ScenarioRef("funsearch:weibull5k")),
-    ),
-    _bin_packing(
-        name="binpack-u500",
-        # an OR-Library specialist trained on 500-item instances only (the size of
-        # orlib:binpack3): one search's program #3826, the best on validation of the
-        # search's five best distinct programs (docs/results.md)
-        winner="binpack-u500",
-        baselines=("binpack-snug", "best-fit", "first-fit"),
-        test=(*_OR_LIBRARY, ScenarioRef("funsearch:weibull5k")),
+    # The OR-Library specialists, one per instance size (binpack4..1 hold 1000, 500, 250
+    # and 120 items): each trained on generated instances of its size only; the winner is
+    # the best on validation of its searches' five best distinct programs (one search for
+    # 1000 and 500 items, two for 250 and 120; docs/results.md)
+    *(
+        _bin_packing(
+            name=f"binpack-u{items}",
+            winner=f"binpack-u{items}",
+            baselines=("binpack-snug", "best-fit", "first-fit"),
+            test=(*_OR_LIBRARY, ScenarioRef("funsearch:weibull5k")),
+        )
+        for items in (1000, 500, 250, 120)
     ),
     Campaign(
         name="fgd",
