@@ -44,6 +44,7 @@ class _OverBudget(BaseException):
 
 
 def _quietly(heuristic: Heuristic, pod: Pod, nodes: NodeView, ctx: Context) -> Any:
+    """Call ``heuristic`` with numpy's floating-point warnings off on this thread."""
     with np.errstate(all="ignore"):
         return heuristic(pod, nodes, ctx)
 

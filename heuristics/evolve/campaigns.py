@@ -138,10 +138,11 @@ CAMPAIGNS: tuple[Campaign, ...] = (
         baselines=("binpack-weibull", "binpack-snug", "best-fit", "first-fit"),
         test=(ScenarioRef("funsearch:weibull5k"), *_OR_LIBRARY),
     ),
-    # The OR-Library specialists, one per instance size (binpack4..1 hold 1000, 500, 250
-    # and 120 items): each trained on generated instances of its size only; the winner is
-    # the best on validation of its searches' five best distinct programs (one search for
-    # 1000 and 500 items, two for 250 and 120; docs/results.md)
+    # The OR-Library specialists binpack-u1000, -u500, -u250 and -u120, one per instance
+    # size (binpack4..1 hold 1000, 500, 250 and 120 items): each trained on generated
+    # instances of its size only; the winner is the best on validation of its searches'
+    # five best distinct programs: #1191 and #3826 of one search each, #6573 and #7791 of
+    # two each (docs/results.md)
     *(
         _bin_packing(
             name=f"binpack-u{items}",
