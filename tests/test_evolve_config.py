@@ -60,7 +60,7 @@ def test_every_error_is_reported_at_once_with_its_field_path() -> None:
                 "kind": KIND,
                 "proposr": "gp",
                 "gemini": {"temperature": "hot"},
-                "evaluator": {"train": [{"name": "x", "seeds": "0"}]},
+                "evaluator": {"train": [{"name": "x", "seeds": "0"}], "screen_bar": "lucky"},
                 "executor": {"kind": "k8s", "workers": 0},
                 "database": {"islands": 0},
             }
@@ -71,7 +71,8 @@ def test_every_error_is_reported_at_once_with_its_field_path() -> None:
     assert any(e.startswith("gemini.temperature: expected float") for e in errors)
     assert any(e.startswith("evaluator.train[0].seeds: expected a list") for e in errors)
     assert any(e.startswith("executor.kind: expected one of") for e in errors)
-    assert len(errors) >= 5
+    assert any(e.startswith("evaluator.screen_bar: expected one of") for e in errors)
+    assert len(errors) >= 6
 
 
 def test_ranges_are_checked_for_configs_built_in_code() -> None:

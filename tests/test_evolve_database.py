@@ -80,6 +80,19 @@ def test_reads_see_only_samples_committed_so_far(db: ProgramDatabase) -> None:
     assert db.best_screen_score(upto=6) == -5.0
 
 
+def test_the_leader_screen_score_is_the_training_best_programs_not_the_best_screen(
+    db: ProgramDatabase,
+) -> None:
+    # A program lucky on the screen (-1.0) but worse in training does not set the bar.
+    leader = db.add(sample=1, island=0, status="proposed", kind="mutation", source=_source(1))
+    db.record(leader, status="evaluated", score=-2.0, screen_score=-6.0, signature=1)
+    lucky = db.add(sample=2, island=0, status="proposed", kind="mutation", source=_source(2))
+    db.record(lucky, status="evaluated", score=-3.0, screen_score=-1.0, signature=2)
+    assert db.best_screen_score() == -1.0
+    assert db.leader_screen_score() == -6.0
+    assert db.leader_screen_score(upto=0) is None  # nothing committed before sample 1
+
+
 def test_parents_come_from_their_island_best_first_favouring_high_scores(
     db: ProgramDatabase,
 ) -> None:

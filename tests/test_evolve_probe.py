@@ -121,12 +121,12 @@ def _evaluator(probe: int) -> Evaluator:
 def test_an_equivalent_program_is_a_duplicate_without_a_screen_run() -> None:
     evaluator = _evaluator(probe=60)
     try:
-        known = asyncio.run(evaluator.evaluate(BEST_FIT, best_screen=None))
+        known = asyncio.run(evaluator.evaluate(BEST_FIT, screen_bar=None))
         assert known.status == "evaluated" and known.probe_signature is not None
         twin = asyncio.run(
             evaluator.evaluate(
                 RESCALED,
-                best_screen=known.screen_score,
+                screen_bar=known.screen_score,
                 known_signatures={known.signature or 0},
                 known_probe_signatures={known.probe_signature},
             )
@@ -142,11 +142,11 @@ def test_an_equivalent_program_is_a_duplicate_without_a_screen_run() -> None:
 def test_a_genuinely_different_program_goes_on_to_the_screen() -> None:
     evaluator = _evaluator(probe=60)
     try:
-        known = asyncio.run(evaluator.evaluate(BEST_FIT, best_screen=None))
+        known = asyncio.run(evaluator.evaluate(BEST_FIT, screen_bar=None))
         other = asyncio.run(
             evaluator.evaluate(
                 FIRST_FIT,
-                best_screen=None,
+                screen_bar=None,
                 known_signatures={known.signature or 0},
                 known_probe_signatures={known.probe_signature or 0},
             )
@@ -161,9 +161,9 @@ def test_a_genuinely_different_program_goes_on_to_the_screen() -> None:
 def test_with_the_probe_off_duplicates_are_still_found_by_the_screen() -> None:
     evaluator = _evaluator(probe=0)
     try:
-        known = asyncio.run(evaluator.evaluate(BEST_FIT, best_screen=None))
+        known = asyncio.run(evaluator.evaluate(BEST_FIT, screen_bar=None))
         twin = asyncio.run(
-            evaluator.evaluate(RESCALED, best_screen=None, known_signatures={known.signature or 0})
+            evaluator.evaluate(RESCALED, screen_bar=None, known_signatures={known.signature or 0})
         )
     finally:
         evaluator.executor.close()

@@ -32,7 +32,7 @@ def _evaluate(sources: list[str], **options: object) -> list[Evaluation]:
     evaluator = Evaluator(config, LocalExecutor(1, SandboxLimits()))
     try:
         asyncio.run(evaluator.calibrate())
-        return [asyncio.run(evaluator.evaluate(s, best_screen=None)) for s in sources]
+        return [asyncio.run(evaluator.evaluate(s, screen_bar=None)) for s in sources]
     finally:
         evaluator.executor.close()
 

@@ -260,7 +260,11 @@ class EvaluatorConfig:
             ``stranded_gpu_share_mean``).
         direction: ``maximize`` or ``minimize``; ``auto`` follows the objective.
         screen_tolerance: a candidate passes the screen when its screen fitness is at
-            least the best screen fitness so far minus this share of its magnitude.
+            least the screen bar minus this share of its magnitude.
+        screen_bar: ``best``, the best screen fitness so far; or ``leader``, the screen
+            fitness of the best program by training fitness, so that a program that is
+            lucky on a small, noisy screen does not raise the bar above the children of
+            the best lineage.
         probe_decisions: recorded screen decisions a candidate is asked about before
             the screen (:mod:`heuristics.evolve.probe`); a candidate that chooses like a
             known program on all of them is a duplicate without a screen run. 0 turns
@@ -289,6 +293,7 @@ class EvaluatorConfig:
     objective: str = "auto"
     direction: Literal["auto", "maximize", "minimize"] = "auto"
     screen_tolerance: float = 0.05
+    screen_bar: Literal["best", "leader"] = "best"
     probe_decisions: int = 0
     reference: str | tuple[str, ...] | None = None
     regression_penalty: float = 0.0

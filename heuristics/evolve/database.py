@@ -326,6 +326,18 @@ class ProgramDatabase:
         ).fetchone()
         return None if row[0] is None else float(row[0])
 
+    def leader_screen_score(self, upto: int | None = None) -> float | None:
+        """The screen fitness of the best program by training fitness (the leader), or
+        None before any program has both."""
+        where, params = _visible(upto)
+        row = self._db.execute(
+            f"SELECT screen_score FROM programs WHERE {where} AND status = 'evaluated'"
+            " AND score IS NOT NULL AND screen_score IS NOT NULL"
+            " ORDER BY score DESC, id ASC LIMIT 1",
+            params,
+        ).fetchone()
+        return None if row is None else float(row[0])
+
     def last_sample(self) -> int:
         """Highest sample number recorded (-1 when none)."""
         row = self._db.execute("SELECT MAX(sample) FROM programs").fetchone()

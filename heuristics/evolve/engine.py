@@ -168,7 +168,7 @@ class Engine:
         names = self.config.seed_heuristics
         sources = {name: seed_source(name) for name in names}
         evaluations = await asyncio.gather(
-            *(self.evaluator.evaluate(src, best_screen=None) for src in sources.values())
+            *(self.evaluator.evaluate(src, screen_bar=None) for src in sources.values())
         )
         homes = _seed_islands(len(sources), self.config.database)
         for (name, source), outcome, islands in zip(
@@ -240,7 +240,11 @@ class Engine:
             "hashes": self.db.hashes(upto),
             "signatures": self.db.signatures(upto),
             "probe_signatures": self.db.probe_signatures(upto),
-            "best_screen": self.db.best_screen_score(upto),
+            "screen_bar": (
+                self.db.leader_screen_score(upto)
+                if self.config.evaluator.screen_bar == "leader"
+                else self.db.best_screen_score(upto)
+            ),
         }
         return asyncio.create_task(self._sample(program_id, request, context))
 
@@ -271,7 +275,7 @@ class Engine:
             return
         outcome = await self.evaluator.evaluate(
             source,
-            best_screen=context["best_screen"],
+            screen_bar=context["screen_bar"],
             known_signatures=context["signatures"],
             known_probe_signatures=context["probe_signatures"],
         )

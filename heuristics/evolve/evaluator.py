@@ -5,7 +5,8 @@ screen decisions (:mod:`heuristics.evolve.probe`, in the sandbox like everything
 when they match a known program's (its *probe signature* is known) it is a duplicate and
 the screen is skipped. Otherwise it runs in the sandbox (through an :class:`~heuristics.evolve.executor.Executor`)
 on the cheap screening scenario first. It goes on to the training scenarios only when
-its screen fitness is within ``screen_tolerance`` of the best screen fitness so far and
+its screen fitness is within ``screen_tolerance`` of the screen bar (the best screen
+fitness so far, or the training leader's with ``screen_bar: leader``) and
 its behaviour signature (its placements on the screen) is new. Its fitness is the mean
 objective over the training scenarios. The held-out validation scenarios are never used
 for selection: :meth:`Evaluator.validate` scores finished winners and baselines for the
@@ -121,18 +122,22 @@ class Evaluator:
         self,
         source: str,
         *,
-        best_screen: float | None,
+        screen_bar: float | None,
         known_signatures: Iterable[int] = (),
         known_probe_signatures: Iterable[int] = (),
     ) -> Evaluation:
-        """Probe, screen and train ``source`` as far as it gets. Never raises for its faults."""
+        """Probe, screen and train ``source`` as far as it gets. Never raises for its faults.
+
+        ``screen_bar`` is the screen fitness a candidate must come within
+        ``screen_tolerance`` of (the engine's choice, ``evaluator.screen_bar``); None: no bar.
+        """
         probe, error, spent = await self._probe(source)
         if error is not None:
             return Evaluation("failed", errors=(f"probe: {error}",), eval_s=spent)
         if probe is not None and probe in set(known_probe_signatures):
             return Evaluation("duplicate", errors=("same probe decisions as a known program",),
                               eval_s=spent, probe_signature=probe)  # fmt: skip
-        evaluation = await self._cascade(source, best_screen, known_signatures)
+        evaluation = await self._cascade(source, screen_bar, known_signatures)
         return replace(evaluation, eval_s=evaluation.eval_s + spent, probe_signature=probe)
 
     async def _probe(self, source: str) -> tuple[int | None, str | None, float]:
@@ -153,7 +158,7 @@ class Evaluator:
         return (int(signature) if signature is not None else None), None, result.wall_s
 
     async def _cascade(
-        self, source: str, best_screen: float | None, known_signatures: Iterable[int]
+        self, source: str, screen_bar: float | None, known_signatures: Iterable[int]
     ) -> Evaluation:
         screen = await self._run(source, None, [self.config.screen], self.config.screen_timeout_s)
         spent = screen.get("_wall_s", 0.0)
@@ -168,8 +173,8 @@ class Evaluator:
         if signature in set(known_signatures):
             return Evaluation("duplicate", None, screen_score, metrics, ("same placements as a known program",), signature, spent)  # fmt: skip
         if (
-            best_screen is not None
-            and screen_score < best_screen - self.config.screen_tolerance * abs(best_screen)
+            screen_bar is not None
+            and screen_score < screen_bar - self.config.screen_tolerance * abs(screen_bar)
         ):
             return Evaluation("screened", None, screen_score, metrics, (), signature, spent)  # fmt: skip
         train = await self._run(source, None, self.config.train, self.config.train_timeout_s)
