@@ -80,6 +80,7 @@ _PRELOADED_MODULES = (
 )
 
 _scenarios: dict[tuple[Any, ...], Any] = {}
+_load_errors: dict[tuple[Any, ...], str] = {}
 _enforced: dict[str, bool] = {}
 
 
@@ -105,9 +106,15 @@ def _preload(limits: Mapping[str, Any]) -> None:
             __import__(module)
     np.random.default_rng(0).integers(10, size=2)  # the generator's lazy set-up
     for ref in limits.get("preload", ()):
-        with contextlib.suppress(Exception):  # a load error is reported by the first request
+        try:
             _scenario(ref, limits.get("data_dir"))
-            if ref.get("probe_decisions"):
+        except Exception as exc:
+            # kept for the first request: confined, a reload could only fail for another
+            # reason (no threads, no files), which would hide what is wrong with the trace
+            _load_errors[_key(ref, limits.get("data_dir"))] = str(exc)
+            continue
+        if ref.get("probe_decisions"):
+            with contextlib.suppress(Exception):  # reported by the first request
                 _recorded(ref, int(ref["probe_decisions"]), limits.get("data_dir"))
 
 
@@ -241,6 +248,8 @@ def _scenario(ref: Mapping[str, Any], data_dir: str | None) -> Any:
     """The scenario of a task's ``scenarios`` entry, loaded once per worker."""
     key = _key(ref, data_dir)
     fraction, seed = key[3], key[2]
+    if key in _load_errors:
+        raise RuntimeError(_load_errors[key])
     if key not in _scenarios:
         from cluster_traces.scenarios import keep_nodes, load_scenario
 

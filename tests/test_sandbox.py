@@ -118,3 +118,17 @@ def test_a_relative_trace_directory_still_finds_the_traces(
         result = box.run(None, task, 60, heuristic="first-fit")
     assert result.ok, result.error
     assert result.value is not None and result.value["metrics"]["v"]["pods_arrived"] > 1000
+
+
+def test_a_trace_that_fails_to_preload_is_reported_with_its_own_error(tmp_path: Path) -> None:
+    # confined, the worker cannot reload (no threads, no files): the first request must
+    # report why the preload failed, not that the scenario was never preloaded
+    ref = {"name": "orlib:binpack1", "seeds": [0], "label": "b"}
+    task = {"kind": "simulate", "scenarios": [ref], "data_dir": str(tmp_path)}
+    limits = SandboxLimits(preload=(ref,), data_dir=str(tmp_path))
+    with Sandbox(workers=1, limits=limits) as box:
+        result = box.run(None, task, 60, heuristic="first-fit")
+    assert not result.ok
+    assert "load scenario 'orlib:binpack1'" in str(result.error)
+    assert str(tmp_path) in str(result.error)
+    assert "not preloaded" not in str(result.error)
