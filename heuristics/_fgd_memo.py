@@ -38,6 +38,8 @@ def _distinct_rows(rows: IntArray) -> tuple[IntArray, IntArray] | None:
     made the quick answer wrong. One integer per row is sorted instead of whole rows
     (``np.unique(axis=0)`` cost more than the fragmentation it saved), and the answer is
     checked row by row, so it is exact."""
+    if rows.shape[1] > len(_ROW_HASH):  # more than 62 GPUs on a node: no quick answer
+        return None
     keys = rows @ _ROW_HASH[: rows.shape[1]]  # int64 arithmetic wraps: a hash
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     distinct = rows[first]

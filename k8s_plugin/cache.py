@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,12 +44,18 @@ from k8s_plugin.resources import (
     pod_requests,
 )
 
-__all__ = ["ClusterCache", "Shape", "Snapshot", "build_snapshot", "pod_key"]
+__all__ = ["MAX_GPUS_PER_NODE", "ClusterCache", "Shape", "Snapshot", "build_snapshot", "pod_key"]
 
 log = logging.getLogger("binforge.extender.cache")
 
 Shape = tuple[int, int, int, int]
 """A pod shape: (cpu_milli, memory_mib, num_gpu, gpu_milli)."""
+
+MAX_GPUS_PER_NODE = 56
+"""Nodes that advertise more GPUs are left out of the node state (not given to the
+heuristic): it holds a (nodes x most GPUs of any node) matrix, so one node claiming
+50,000 GPUs cost every request 15 s and 4 GB. 56 is 8 GPUs split by MIG into 7 instances
+each, the most a node advertises in practice (the public traces top out at 8)."""
 
 _TERMINATED = ("Succeeded", "Failed")
 _CTX_REFRESH_S = 5.0
@@ -84,12 +90,15 @@ class Snapshot:
         index_of: node name -> index into ``state``.
         pools: node-pool label per node ("" where unset).
         ctx: the heuristic context, with the reference shapes learned from observed pods.
+        left_out: nodes not in ``state`` because binforge does not model them, name ->
+            why (more GPUs than :data:`MAX_GPUS_PER_NODE`).
     """
 
     state: NodeState
     index_of: Mapping[str, int]
     pools: np.ndarray
     ctx: Context
+    left_out: Mapping[str, str] = field(default_factory=dict)
 
 
 def pod_key(pod: Mapping[str, Any]) -> str:
@@ -294,6 +303,8 @@ class ClusterCache:
     def _rebuild(self) -> None:
         self.rebuilds += 1
         self._snapshot = build_snapshot(list(self._nodes.values()), self._config)
+        for name, reason in self._snapshot.left_out.items():
+            log.warning("node %s left out of the node state: %s", name, reason)
         self._held.clear()
         self._ctx_stale, self._ctx_at = True, -math.inf
         for record in self._pods.values():
@@ -337,8 +348,15 @@ def _drifted(old: Context, new: Context) -> bool:
 
 
 def build_snapshot(capacities: list[NodeCapacity], config: ExtenderConfig) -> Snapshot:
-    """A :class:`Snapshot` of empty nodes (ordered by name) with no reference shapes."""
-    caps = sorted(capacities, key=lambda c: c.name)
+    """A :class:`Snapshot` of empty nodes (ordered by name) with no reference shapes;
+    nodes with more than :data:`MAX_GPUS_PER_NODE` GPUs are only named in ``left_out``."""
+    left_out = {
+        c.name: f"{config.gpu_resource}: {c.gpu_count} GPUs, more than the "
+        f"{MAX_GPUS_PER_NODE} per node binforge models"
+        for c in capacities
+        if c.gpu_count > MAX_GPUS_PER_NODE
+    }
+    caps = sorted((c for c in capacities if c.name not in left_out), key=lambda c: c.name)
     names = [c.name for c in caps]
     extended = {
         r: np.array([c.extended.get(r, 0) for c in caps], dtype=np.int64)
@@ -360,6 +378,7 @@ def build_snapshot(capacities: list[NodeCapacity], config: ExtenderConfig) -> Sn
         index_of={name: i for i, name in enumerate(names)},
         pools=np.array([c.pool for c in caps], dtype=np.str_),
         ctx=ctx,
+        left_out=left_out,
     )
 
 

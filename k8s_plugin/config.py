@@ -71,7 +71,9 @@ class ExtenderConfig:
         node_pool_label: node label that groups nodes into pools for metrics.
         extended_resources: other countable resources to account for.
         reference_coverage: share of observed pods the learned reference shapes cover.
-        max_request_bytes: larger request bodies are refused with 413.
+        max_request_bytes: larger request bodies are refused with 413. With
+            ``node_cache_capable`` false kube-scheduler sends whole Node objects (about
+            15 KB each): the default fits 5,000 nodes of up to 25 KB.
         max_nodes_per_request: requests naming more nodes are refused with 400.
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
         record_dir: when set, the watched nodes and pods are also recorded as a trace in
@@ -104,7 +106,7 @@ class ExtenderConfig:
     node_pool_label: str = "binforge.dev/node-pool"
     extended_resources: tuple[str, ...] = ()
     reference_coverage: float = 0.95
-    max_request_bytes: int = 16 * 2**20
+    max_request_bytes: int = 128 * 2**20
     max_nodes_per_request: int = 20_000
     log_level: str = "info"
     record_dir: str = ""

@@ -4,10 +4,12 @@
 snapshot of the cluster, make one :func:`~k8s_plugin.decision.decide` call and answer
 according to the mode:
 
-* ``filter``: only the heuristic's node passes; unknown nodes are listed in FailedNodes
-  with a reason, and so is every node when none can host the pod.
-* ``score``: filter passes every feasible node; prioritize maps the heuristic's scores
-  to 1..10 (infeasible and unknown nodes get 0).
+* ``filter``: only the heuristic's node passes; unknown nodes and nodes binforge does
+  not model (:data:`~k8s_plugin.cache.MAX_GPUS_PER_NODE`) are listed in FailedNodes with
+  a reason, and so is every node when none can host the pod.
+* ``score``: filter passes every feasible node and, with no opinion, the nodes binforge
+  does not model; prioritize maps the heuristic's scores to 1..10 (infeasible, unknown
+  and unmodelled nodes get 0).
 * ``shadow``: every node passes and every score is 0; the heuristic's choice and the
   counterfactual are only recorded.
 
@@ -56,6 +58,7 @@ log = logging.getLogger("binforge.extender")
 
 _DETAILED_REASONS = 16
 """Infeasible nodes that get a detailed reason; the rest get a short one (cost bound)."""
+_UNKNOWN = "unknown node (not in the extender's node cache)"
 
 
 class Reply:
@@ -303,14 +306,12 @@ class Extender:
             )
 
     def _failed(self, prepared: _Prepared) -> dict[str, str]:
-        """Reasons for unknown nodes and, when no node can host the pod, for every
-        candidate. kube-scheduler reads FailedNodes only to explain a pod that fits
-        nowhere (its diagnosis and preemption); when a node passes, listing the rest
-        would make the reply as large as the cluster for nothing."""
-        state = prepared.snapshot.state
-        reasons = dict.fromkeys(
-            prepared.unknown, "binforge: unknown node (not in the extender's node cache)"
-        )
+        """Reasons for unknown nodes (and those left out of the node state) and, when no
+        node can host the pod, for every candidate. kube-scheduler reads FailedNodes only
+        to explain a pod that fits nowhere (its diagnosis and preemption); when a node
+        passes, listing the rest would make the reply as large as the cluster for nothing."""
+        state, left_out = prepared.snapshot.state, prepared.snapshot.left_out
+        reasons = {name: f"binforge: {left_out.get(name, _UNKNOWN)}" for name in prepared.unknown}
         if len(prepared.decision.candidates):
             return reasons
         infeasible = prepared.requested.tolist()  # no candidate passed: every known node
@@ -347,7 +348,14 @@ class Extender:
         # Feasible nodes in request order (-1, an unknown node, reads the extra False).
         feasible = np.zeros(len(names) + 1, dtype=bool)
         feasible[decision.candidates] = True
-        passing = list(itertools.compress(args.node_names, feasible[prepared.positions].tolist()))
+        passes = feasible[prepared.positions].tolist()
+        left_out = snapshot.left_out
+        if mode == "score" and left_out:  # no opinion on them: pass, score 0 at prioritize
+            passes = [
+                ok or name in left_out for ok, name in zip(passes, args.node_names, strict=True)
+            ]
+            failed = {name: why for name, why in failed.items() if name not in left_out}
+        passing = list(itertools.compress(args.node_names, passes))
         return Reply(200, filter_result(args, passing, failed))
 
     def _prioritize(self, args: ExtenderArgs, cached: Snapshot | None) -> Reply:

@@ -3,9 +3,10 @@
 The grammar is apimachinery's ``resource.Quantity``: a signed decimal number followed by
 an optional suffix, one of the binary suffixes (Ki Mi Gi Ti Pi Ei), the decimal SI
 suffixes (n u m "" k M G T P E) or a decimal exponent (``e3``, ``E-2``). Values are
-parsed exactly with :class:`fractions.Fraction`; rounding happens once, in the
-direction the caller asks for (pod requests round up, as ``MilliValue`` does; node
-capacity rounds down, so we never promise what a node does not have).
+parsed exactly with :class:`fractions.Fraction`, then rounded as kube-scheduler rounds
+the units it compares: CPU up to whole millicores (``MilliValue``), memory and counts up
+to whole bytes and units (``Value``), the same for pod requests and node allocatable.
+Memory then becomes MiB, binforge's unit, in one place only: :func:`memory_mib`.
 """
 
 from __future__ import annotations
@@ -13,24 +14,23 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Literal, Protocol
 
 from cluster_traces.model import MiB, Millicores
 
 __all__ = [
     "MAX_QUANTITY",
     "QuantityError",
+    "memory_mib",
     "parse_count",
     "parse_cpu_milli",
-    "parse_memory_mib",
+    "parse_memory_bytes",
     "parse_quantity",
 ]
 
 MAX_QUANTITY = 2**62
 """Largest value we accept after conversion; anything larger is an absurd size."""
-
-Rounding = Literal["up", "down"]
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -87,11 +87,7 @@ def parse_quantity(text: object) -> Fraction:
     return value
 
 
-class _Conversion(Protocol):
-    def __call__(self, text: object, rounding: Rounding = "up") -> int: ...
-
-
-def _cached(convert: _Conversion) -> _Conversion:
+def _cached(convert: Callable[[object], int]) -> Callable[[object], int]:
     """``convert`` with a cache for strings and numbers.
 
     The conversions below are pure, and the same few quantity strings ("500m", "4Gi")
@@ -103,46 +99,61 @@ def _cached(convert: _Conversion) -> _Conversion:
     cached = functools.lru_cache(maxsize=4096, typed=True)(convert)
 
     @functools.wraps(convert)
-    def parse(text: object, rounding: Rounding = "up") -> int:
+    def parse(text: object) -> int:
         if isinstance(text, str | int | float):
-            return cached(text, rounding)
-        return convert(text, rounding)
+            return cached(text)
+        return convert(text)
 
     return parse
 
 
-def _rounded(value: Fraction, rounding: Rounding, raw: object) -> int:
-    result = math.ceil(value) if rounding == "up" else math.floor(value)
+def _rounded_up(value: Fraction, raw: object) -> int:
+    result = math.ceil(value)
     if result > MAX_QUANTITY:
         raise QuantityError(f"quantity {raw!r} is absurdly large (over 2**62 after conversion)")
     return result
 
 
 @_cached
-def parse_cpu_milli(text: object, rounding: Rounding = "up") -> Millicores:
-    """CPU in millicores: "500m" -> 500, "2" -> 2000, "0.1" -> 100.
+def parse_cpu_milli(text: object) -> Millicores:
+    """CPU in millicores, rounded up (``MilliValue``): "500m" -> 500, "2" -> 2000, "100u" -> 1.
 
     Raises:
         QuantityError: on bad syntax, a negative value or an absurd size.
     """
-    return _rounded(parse_quantity(text) * 1000, rounding, text)
+    return _rounded_up(parse_quantity(text) * 1000, text)
 
 
 @_cached
-def parse_memory_mib(text: object, rounding: Rounding = "up") -> MiB:
-    """Memory in MiB: "1Gi" -> 1024, "512Mi" -> 512, "1G" -> 954 (953.67 rounded up).
+def parse_memory_bytes(text: object) -> int:
+    """Memory in bytes, rounded up (``Value``): "1Gi" -> 1073741824, "1G" -> 10**9.
 
     Raises:
         QuantityError: on bad syntax, a negative value or an absurd size.
     """
-    return _rounded(parse_quantity(text) / 2**20, rounding, text)
+    return _rounded_up(parse_quantity(text), text)
+
+
+def memory_mib(total_bytes: int) -> MiB:
+    """Bytes of memory in MiB, rounded down: the one conversion of memory to our unit.
+
+    kube-scheduler compares bytes; the node state holds whole MiB. Pod requests (totalled
+    in bytes first) and node allocatable both round down, because flooring keeps every
+    fit: pods of p1..pk bytes that fit a node of n bytes satisfy
+    floor(p1) + ... + floor(pk) <= floor(p1 + ... + pk) <= floor(n) in MiB, however many
+    are booked. Rounding requests up instead rejected pods that fit ("1G" on a "1G" node).
+    The price is the other way round and harmless: a node up to 1 MiB per booked pod short
+    in bytes may still pass here, but kube-scheduler's own NodeResourcesFit, which runs
+    before extenders and compares bytes, has already left it out.
+    """
+    return total_bytes // 2**20
 
 
 @_cached
-def parse_count(text: object, rounding: Rounding = "up") -> int:
-    """A countable resource (GPUs, extended resources): "1" -> 1, "2k" -> 2000.
+def parse_count(text: object) -> int:
+    """A countable resource (GPUs, extended resources), rounded up (``Value``): "2k" -> 2000.
 
     Raises:
         QuantityError: on bad syntax, a negative value or an absurd size.
     """
-    return _rounded(parse_quantity(text), rounding, text)
+    return _rounded_up(parse_quantity(text), text)

@@ -3,10 +3,14 @@
 Pod requests follow kube-scheduler's ``PodRequests``: the sum over ``containers``;
 init containers run one at a time before them, so the pod needs the maximum of that sum
 and each init container (plus the sidecars, ``restartPolicy: Always`` init containers,
-started before it, which also keep running beside the regular containers); then
-``overhead`` is added. For scoring only, a container that states no CPU or memory
-request counts as 100 millicores and 200 MiB (``DefaultMilliCPURequest``,
-``DefaultMemoryRequest``), as upstream's non-zero requests do.
+started before it, which also keep running beside the regular containers); pod-level
+requests (``spec.resources.requests``, PodLevelResources) replace that aggregate for the
+resources they name among cpu, memory and hugepages (upstream's
+``IsSupportedPodLevelResource``); then ``overhead`` is added. For scoring only, a
+container that states no CPU or memory request counts as 100 millicores and 200 MiB
+(``DefaultMilliCPURequest``, ``DefaultMemoryRequest``), as upstream's non-zero requests do.
+Memory is totalled in bytes and converted to MiB once, by
+:func:`~k8s_plugin.quantity.memory_mib`, for pods and nodes alike.
 
 GPU sharing: a pod with ``nvidia.com/gpu: N`` takes N whole GPUs; with the share
 annotation (``binforge.dev/gpu-milli: "500"``) it takes that share of each of its N GPUs
@@ -24,7 +28,13 @@ from cluster_traces.model import GPU_MILLI_PER_GPU
 from heuristics.contract import Pod
 from heuristics.feasibility import DEFAULT_CPU_REQUEST_MILLI, DEFAULT_MEMORY_REQUEST_MIB
 from k8s_plugin.config import ExtenderConfig
-from k8s_plugin.quantity import QuantityError, parse_count, parse_cpu_milli, parse_memory_mib
+from k8s_plugin.quantity import (
+    QuantityError,
+    memory_mib,
+    parse_count,
+    parse_cpu_milli,
+    parse_memory_bytes,
+)
 
 __all__ = [
     "DEFAULT_CPU_MILLI",
@@ -42,6 +52,12 @@ DEFAULT_MEMORY_MIB = DEFAULT_MEMORY_REQUEST_MIB
 """Scoring-only memory request of a container that states none (200 MiB, upstream)."""
 
 _CPU, _MEMORY = "cpu", "memory"
+_DEFAULT_MEMORY_BYTES = DEFAULT_MEMORY_MIB * 2**20
+
+
+def _pod_level(name: str) -> bool:
+    """Whether pod-level requests may set resource ``name`` (IsSupportedPodLevelResource)."""
+    return name in (_CPU, _MEMORY) or name.startswith("hugepages-")
 
 
 class ResourceError(ValueError):
@@ -86,7 +102,7 @@ def _list(value: Any, path: str) -> list[Any]:
 
 
 def _resource_list(raw: Mapping[str, Any], names: tuple[str, ...], path: str) -> dict[str, int]:
-    """The named resources of a ``ResourceList``, in our units (rounded up)."""
+    """The named resources of a ``ResourceList``: millicores, bytes of memory, counts."""
     out: dict[str, int] = {}
     for name in names:
         if name not in raw:
@@ -95,7 +111,7 @@ def _resource_list(raw: Mapping[str, Any], names: tuple[str, ...], path: str) ->
             if name == _CPU:
                 out[name] = parse_cpu_milli(raw[name])
             elif name == _MEMORY:
-                out[name] = parse_memory_mib(raw[name])
+                out[name] = parse_memory_bytes(raw[name])
             else:
                 out[name] = parse_count(raw[name])
         except QuantityError as exc:
@@ -122,7 +138,7 @@ def _container_requests(
     out = _resource_list(requests, names, f"{path}.resources.requests")
     if nonzero:
         out.setdefault(_CPU, DEFAULT_CPU_MILLI)
-        out.setdefault(_MEMORY, DEFAULT_MEMORY_MIB)
+        out.setdefault(_MEMORY, _DEFAULT_MEMORY_BYTES)
     return out
 
 
@@ -144,6 +160,10 @@ def _aggregate(spec: Mapping[str, Any], names: tuple[str, ...], nonzero: bool) -
             _add(running, sidecars)
             _max(init_peak, running)
     _max(total, init_peak)
+    pod_resources = _mapping(spec.get("resources"), "spec.resources")
+    pod_level = _mapping(pod_resources.get("requests"), "spec.resources.requests")
+    supported = tuple(name for name in names if _pod_level(name))
+    total.update(_resource_list(pod_level, supported, "spec.resources.requests"))
     overhead = _mapping(spec.get("overhead"), "spec.overhead")
     _add(total, _resource_list(overhead, names, "spec.overhead"))
     return total
@@ -195,7 +215,7 @@ def pod_requests(pod: Any, config: ExtenderConfig) -> PodRequests:
         gpu_milli = (share if share is not None else GPU_MILLI_PER_GPU) if num_gpu else 0
         return Pod(
             cpu_milli=total.get(_CPU, 0),
-            memory_mib=total.get(_MEMORY, 0),
+            memory_mib=memory_mib(total.get(_MEMORY, 0)),
             num_gpu=num_gpu,
             gpu_milli=gpu_milli,
             gpu_models=models,
@@ -207,7 +227,7 @@ def pod_requests(pod: Any, config: ExtenderConfig) -> PodRequests:
 
 
 def node_capacity(node: Any, config: ExtenderConfig) -> NodeCapacity:
-    """The allocatable resources of a Kubernetes Node object (rounded down).
+    """The allocatable resources of a Kubernetes Node object.
 
     Raises:
         ResourceError: naming the field, when the name or a quantity is malformed.
@@ -222,12 +242,10 @@ def node_capacity(node: Any, config: ExtenderConfig) -> NodeCapacity:
     raw = _mapping(status.get(field_name), f"status.{field_name}")
     path = f"node {name}: status.{field_name}"
     try:
-        cpu = parse_cpu_milli(raw.get(_CPU, 0), rounding="down")
-        memory = parse_memory_mib(raw.get(_MEMORY, 0), rounding="down")
-        gpus = parse_count(raw.get(config.gpu_resource, 0), rounding="down")
-        extended = {
-            k: parse_count(raw.get(k, 0), rounding="down") for k in config.extended_resources
-        }
+        cpu = parse_cpu_milli(raw.get(_CPU, 0))
+        memory = memory_mib(parse_memory_bytes(raw.get(_MEMORY, 0)))
+        gpus = parse_count(raw.get(config.gpu_resource, 0))
+        extended = {k: parse_count(raw.get(k, 0)) for k in config.extended_resources}
     except QuantityError as exc:
         raise ResourceError(f"{path}: {exc}") from exc
     labels = _mapping(metadata.get("labels"), "metadata.labels")

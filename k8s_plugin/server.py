@@ -67,6 +67,9 @@ def _verb(answer: Callable[[bytes], Reply]) -> Callable[[web.Request], Awaitable
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return _json(Reply(413, {"Error": f"request body too large: {exc.text}"}))
+        except ConnectionResetError:  # the client left mid-body: nobody to answer
+            log.debug("%s: client disconnected before sending the whole body", request.path)
+            return _json(Reply(400, {"Error": "client disconnected before sending the body"}))
         return _json(answer(body))
 
     return handle

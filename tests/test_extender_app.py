@@ -4,24 +4,30 @@ requests get a 4xx with an error body."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+from extender_apiserver import node
+from extender_apiserver import pod as bound_pod
 from extender_cluster import HEURISTIC, args, cache_for, dumps, extender, over_http, pending_pod
 from prometheus_client import CollectorRegistry
 
 from heuristics.contract import choose
 from heuristics.feasibility import allocate, view
 from heuristics.registry import resolve
-from k8s_plugin.cache import ClusterCache
+from k8s_plugin.cache import MAX_GPUS_PER_NODE, ClusterCache
 from k8s_plugin.config import ExtenderConfig
 from k8s_plugin.resources import pod_requests
-from k8s_plugin.server import build_extender
+from k8s_plugin.server import build_app, build_extender
 from simulator import metrics as sim_metrics
 
 NAMES = ["a", "b", "c", "d"]
@@ -394,3 +400,112 @@ def test_the_server_scores_the_reference_shapes_before_pods_of_those_shapes_arri
     assert hostable
     for pod in hostable:
         assert (pod.cpu_milli, pod.memory_mib, pod.num_gpu, pod.gpu_milli) in remembered
+
+
+def _request_nodes_config(mode: str, **changes: object) -> ExtenderConfig:
+    return _filter_config(mode=mode, watch=False, node_cache_capable=False, **changes)
+
+
+def _full_nodes(pod_object: dict[str, Any], nodes: list[dict[str, Any]]) -> bytes:
+    return dumps({"Pod": pod_object, "Nodes": {"metadata": {}, "items": nodes}})
+
+
+@pytest.mark.parametrize(
+    ("allocatable", "memory"), [("1G", "1G"), ("1500Ki", "1200Ki"), ("10G", "10G")]
+)
+def test_a_pod_that_fits_a_node_in_bytes_passes_the_filter(allocatable: str, memory: str) -> None:
+    ext = extender(_request_nodes_config("filter"))
+    reply = ext.filter(
+        _full_nodes(pending_pod(cpu="1", memory=memory), [node("n", memory=allocatable)])
+    )
+    assert reply.document["FailedNodes"] == {}
+    assert [n["metadata"]["name"] for n in reply.document["Nodes"]["items"]] == ["n"]
+
+
+def test_a_nearly_full_node_still_takes_the_pod_that_fills_it() -> None:
+    config = _filter_config()
+    cache = ClusterCache(config)
+    cache.replace("nodes", [node("n", cpu="64", memory="10G")])
+    cache.replace("pods", [bound_pod(f"p{i}", memory="1G", node_name="n") for i in range(9)])
+    ext = build_extender(config, CollectorRegistry(), cache)
+    reply = ext.filter(dumps(args(pending_pod(cpu="1", memory="1G"), ["n"])))
+    assert (reply.document["NodeNames"], reply.document["FailedNodes"]) == (["n"], {})
+
+
+def _gpu_nodes() -> list[dict[str, Any]]:
+    return [node("ok", cpu="64", memory="256Gi", gpus=8), node("absurd", gpus=50_000)]
+
+
+def test_a_node_with_more_gpus_than_binforge_models_fails_the_filter_with_the_reason() -> None:
+    ext = extender(_request_nodes_config("filter"))
+    reply = ext.filter(_full_nodes(pending_pod(), _gpu_nodes()))
+    assert [n["metadata"]["name"] for n in reply.document["Nodes"]["items"]] == ["ok"]
+    assert reply.document["FailedNodes"] == {
+        "absurd": f"binforge: nvidia.com/gpu: 50000 GPUs, more than the {MAX_GPUS_PER_NODE} "
+        "per node binforge models"
+    }
+
+
+def test_in_score_mode_a_node_binforge_does_not_model_passes_and_scores_0() -> None:
+    ext = extender(_request_nodes_config("score"))
+    request = _full_nodes(pending_pod(), _gpu_nodes())
+    filtered = ext.filter(request).document
+    assert [n["metadata"]["name"] for n in filtered["Nodes"]["items"]] == ["ok", "absurd"]
+    assert filtered["FailedNodes"] == {}
+    assert ext.prioritize(request).document == [
+        {"Host": "ok", "Score": 10},
+        {"Host": "absurd", "Score": 0},
+    ]
+
+
+def test_fgd_scores_a_node_with_the_most_gpus_binforge_models() -> None:
+    registry = CollectorRegistry()
+    ext = extender(_request_nodes_config("score", heuristic="fgd"), registry)
+    nodes = [node(f"n{i}", gpus=8) for i in range(99)] + [node("big", gpus=MAX_GPUS_PER_NODE)]
+    scores = ext.prioritize(_full_nodes(pending_pod(), nodes)).document
+    assert len(scores) == 100 and all(entry["Score"] > 0 for entry in scores)
+    assert (
+        registry.get_sample_value("binforge_heuristic_fallbacks_total", {"reason": "exception"})
+        is None
+    )
+
+
+def test_the_watch_cache_leaves_a_node_with_absurdly_many_gpus_out_of_the_node_state() -> None:
+    config = _filter_config()
+    cache = ClusterCache(config)
+    cache.replace("nodes", _gpu_nodes())
+    cache.replace("pods", [bound_pod("bound", gpus=1, node_name="absurd")])
+    assert cache.snapshot().state.gpu_free_milli.shape == (1, 8)
+    ext = build_extender(config, CollectorRegistry(), cache)
+    reply = ext.filter(dumps(args(pending_pod(), ["ok", "absurd"])))
+    assert reply.document["NodeNames"] == ["ok"]
+    assert "50000 GPUs" in reply.document["FailedNodes"]["absurd"]
+
+
+def test_a_client_that_leaves_mid_body_is_not_logged_as_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = CollectorRegistry()
+    app = build_app(extender(_filter_config(), registry), registry)
+
+    async def main() -> None:
+        # Served as `binforge serve` serves it (the test server cancels handlers instead).
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b'POST /filter HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"Pod"')
+            await writer.drain()
+            await asyncio.sleep(0.2)  # the handler is waiting for the rest of the body
+            writer.close()
+            await writer.wait_closed()
+            await asyncio.sleep(0.2)  # the server notices the lost connection
+        finally:
+            await runner.cleanup()
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("client disconnected" in r.getMessage() for r in caplog.records)

@@ -99,3 +99,8 @@ def test_the_documented_example_config_loads(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.mode == "filter"
     assert config.node_cache_capable
+
+
+def test_the_default_body_limit_holds_full_node_objects_for_5000_nodes() -> None:
+    # nodeCacheCapable false: kube-scheduler sends whole Node objects, about 15 KB each.
+    assert ExtenderConfig().max_request_bytes >= 5_000 * 25_000

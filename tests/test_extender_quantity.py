@@ -1,15 +1,19 @@
-"""Kubernetes quantities parse exactly, round in the caller's direction, and reject
-anything that is not apimachinery syntax with a message naming the input."""
+"""Kubernetes quantities parse exactly, round as kube-scheduler rounds what it compares,
+become MiB so that whatever fits in bytes fits in MiB, and reject anything that is not
+apimachinery syntax with a message naming the input."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from k8s_plugin.quantity import (
     QuantityError,
+    memory_mib,
     parse_count,
     parse_cpu_milli,
-    parse_memory_mib,
+    parse_memory_bytes,
 )
 
 
@@ -34,27 +38,39 @@ def test_cpu_quantities_become_millicores_rounded_up(text: object, milli: int) -
     [
         ("1Gi", 1024),
         ("512Mi", 512),
-        ("1G", 954),  # 953.67 MiB, rounded up for a request
-        ("1e9", 954),
+        ("1G", 953),  # 953.67 MiB, rounded down
+        ("1e9", 953),
         ("1E3Ki", None),
         ("1048576", 1),
+        ("1048575", 0),
         ("128974848", 123),
-        ("129e6", 124),
+        ("129e6", 123),
         ("123Mi", 123),
         ("0.5Gi", 512),
+        ("0.5", 0),  # half a byte is a whole byte (Value rounds up), then 0 MiB
     ],
 )
-def test_memory_quantities_become_mib(text: str, mib: int | None) -> None:
+def test_memory_quantities_become_bytes_then_mib(text: str, mib: int | None) -> None:
     if mib is None:
         with pytest.raises(QuantityError, match="unknown suffix"):
-            parse_memory_mib(text)
+            parse_memory_bytes(text)
     else:
-        assert parse_memory_mib(text) == mib
+        assert memory_mib(parse_memory_bytes(text)) == mib
 
 
-def test_node_capacity_rounds_down_so_no_node_is_overstated() -> None:
-    assert parse_memory_mib("1G", rounding="down") == 953
-    assert parse_cpu_milli("1500u", rounding="down") == 1
+@given(pods=st.lists(st.integers(0, 2**40), max_size=30), slack=st.integers(0, 2**21))
+def test_pods_that_fit_a_node_in_bytes_fit_it_in_mib_however_many(
+    pods: list[int], slack: int
+) -> None:
+    node = sum(pods) + slack  # kube-scheduler, comparing bytes, fits them all
+    assert sum(memory_mib(p) for p in pods) <= memory_mib(node)
+
+
+def test_requests_and_allocatable_round_up_to_whole_units_as_kube_scheduler_does() -> None:
+    # MilliValue and Value: one rule for both sides of every comparison.
+    assert parse_cpu_milli("1500u") == 2
+    assert parse_memory_bytes("1.5") == 2
+    assert parse_count("1.5") == 2
 
 
 @pytest.mark.parametrize(
@@ -67,7 +83,7 @@ def test_malformed_quantities_are_rejected_with_the_input_named(text: object) ->
 
 def test_absurd_sizes_are_rejected() -> None:
     with pytest.raises(QuantityError, match="absurdly large"):
-        parse_memory_mib("1e26")
+        parse_memory_bytes("1e26")
     with pytest.raises(QuantityError, match="absurdly large"):
         parse_count("1e30")
 
@@ -79,7 +95,7 @@ def test_cached_conversions_tell_a_boolean_from_the_number_it_equals() -> None:
     assert parse_cpu_milli("250m") == parse_cpu_milli("250m") == 250
 
 
-@pytest.mark.parametrize("parse", [parse_cpu_milli, parse_memory_mib, parse_count])
+@pytest.mark.parametrize("parse", [parse_cpu_milli, parse_memory_bytes, parse_count])
 @pytest.mark.parametrize("text", [["1"], {"cpu": "1"}])
 def test_unhashable_values_from_a_malformed_pod_are_bad_quantities_too(
     parse: object, text: object

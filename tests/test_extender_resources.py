@@ -1,6 +1,7 @@
 """Pod requests are computed as kube-scheduler computes them (containers summed, init
-containers and sidecars, overhead), with upstream's non-zero defaults for scoring only;
-node capacity is allocatable, rounded down."""
+containers and sidecars, pod-level requests, overhead), with upstream's non-zero defaults
+for scoring only; node capacity is allocatable; a pod that fits a node in bytes fits it
+in MiB."""
 
 from __future__ import annotations
 
@@ -57,6 +58,42 @@ def test_sidecars_run_beside_the_containers_and_the_later_init_containers() -> N
     assert (fit.cpu_milli, fit.memory_mib) == (3500, 1124)
 
 
+def test_pod_level_requests_replace_the_containers_cpu_and_memory_before_overhead() -> None:
+    pod = _pod(
+        {
+            "containers": [_container("1", "1Gi", **{"nvidia.com/gpu": "1"}), _container()],
+            "initContainers": [_container("8", "16Gi")],
+            "resources": {"requests": {"cpu": "6", "example.com/fpga": "3"}},
+            "overhead": {"cpu": "250m", "memory": "64Mi"},
+        }
+    )
+    requests = pod_requests(pod, CONFIG)
+    # cpu is the pod's own 6 (not the init container's 8); memory, the GPU and the
+    # extended resource (not a pod-level resource) still come from the containers.
+    assert (requests.fit.cpu_milli, requests.fit.memory_mib) == (6250, 16448)
+    assert (requests.fit.num_gpu, dict(requests.fit.extended)) == (1, {"example.com/fpga": 0})
+    # Scoring too: no default fills in for a container when the pod states the total.
+    assert requests.score.cpu_milli == 6250
+
+
+def test_pod_level_memory_alone_leaves_the_containers_cpu() -> None:
+    pod = _pod({"containers": [_container("2")], "resources": {"requests": {"memory": "8Gi"}}})
+    requests = pod_requests(pod, CONFIG)
+    assert (requests.fit.cpu_milli, requests.fit.memory_mib) == (2000, 8192)
+    assert (requests.score.cpu_milli, requests.score.memory_mib) == (2000, 8192)
+
+
+def test_pod_level_hugepages_replace_the_containers_too() -> None:
+    config = ExtenderConfig(extended_resources=("hugepages-2Mi",))
+    pod = _pod(
+        {
+            "containers": [_container("1", **{"hugepages-2Mi": "64Mi"})],
+            "resources": {"requests": {"hugepages-2Mi": "256Mi"}},
+        }
+    )
+    assert dict(pod_requests(pod, config).fit.extended) == {"hugepages-2Mi": 256 * 2**20}
+
+
 def test_pod_without_requests_fits_anywhere_but_scores_with_upstream_defaults() -> None:
     pod = _pod({"containers": [_container(), _container(cpu="250m")]})
     requests = pod_requests(pod, CONFIG)
@@ -106,7 +143,7 @@ def test_malformed_pods_are_rejected_naming_the_field(pod: dict[str, Any], field
         pod_requests(pod, CONFIG)
 
 
-def test_node_capacity_is_allocatable_rounded_down_with_model_and_pool() -> None:
+def test_node_capacity_is_allocatable_with_model_and_pool() -> None:
     node = {
         "metadata": {
             "name": "gpu-1",
@@ -121,3 +158,28 @@ def test_node_capacity_is_allocatable_rounded_down_with_model_and_pool() -> None
     assert (capacity.cpu_milli, capacity.memory_mib, capacity.gpu_count) == (95500, 953, 8)
     assert (capacity.gpu_model, capacity.pool) == ("A100", "train")
     assert dict(capacity.extended) == {"example.com/fpga": 0}
+
+
+@pytest.mark.parametrize(
+    ("allocatable", "requests"),
+    [
+        ("1G", ["1G"]),
+        ("1500Ki", ["1200Ki"]),
+        ("10G", ["10G"]),
+        ("65843340Ki", ["65843340Ki"]),
+        ("1000000000", ["1e9"]),
+        ("10G", ["1G"] * 10),  # bound pods add up without rounding error
+        ("4G", ["1G", "1500M", "500M", "999999999"]),
+    ],
+)
+def test_pods_that_fit_a_node_in_bytes_fit_it_here(allocatable: str, requests: list[str]) -> None:
+    # kube-scheduler compares bytes: these pods all fit together.
+    node = {"metadata": {"name": "n"}, "status": {"allocatable": {"memory": allocatable}}}
+    free = node_capacity(node, CONFIG).memory_mib
+    pods = [_pod({"containers": [_container("1", memory)]}) for memory in requests]
+    assert sum(pod_requests(pod, CONFIG).fit.memory_mib for pod in pods) <= free
+
+
+def test_a_pods_memory_is_totalled_in_bytes_before_it_becomes_mib() -> None:
+    pod = _pod({"containers": [_container(memory="1536Ki"), _container(memory="1536Ki")]})
+    assert pod_requests(pod, CONFIG).fit.memory_mib == 3  # 1.5 MiB twice, not 1 + 1 or 2 + 2

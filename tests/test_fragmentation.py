@@ -336,6 +336,14 @@ def test_rows_deduplicated_by_hash_keep_each_nodes_own_value_even_on_collisions(
     assert _fgd_memo._distinct_rows(colliding) is None
 
 
+def test_rows_wider_than_the_hash_get_no_quick_answer_so_every_row_is_computed() -> None:
+    # cpu, memory and one column per GPU: a node with 63 GPUs makes a row of 65
+    from heuristics import _fgd_memo
+
+    rows = np.zeros((3, len(_fgd_memo._ROW_HASH) + 1), dtype=np.int64)
+    assert _fgd_memo._distinct_rows(rows) is None
+
+
 def test_fragmentation_is_exact_so_equivalent_placements_tie_bit_for_bit() -> None:
     # With probabilities used as whole multiples of 1/SCALE, every value is the exact
     # rational of FGD's definition: no summation order (batch size, memo updates) can
