@@ -23,11 +23,14 @@ import pyarrow.csv as pacsv
 from cluster_traces._text import utf8_error
 from cluster_traces.errors import TraceFormatError
 
-__all__ = ["Column", "read_csv", "reject_repeats", "reject_rows"]
+__all__ = ["NO_CAPACITY", "Column", "read_csv", "reject_repeats", "reject_rows"]
 
 Kind = Literal["int", "float", "str"]
 
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+NO_CAPACITY = "a node with some capacity (CPU, memory or GPUs above 0)"
+"""What :func:`reject_rows` expects of a node row whose capacities are all 0."""
 
 
 @dataclass(frozen=True)
@@ -64,20 +67,29 @@ def _header(path: Path) -> list[str]:
 
 
 def read_csv(
-    path: Path, columns: Sequence[Column], *, names: Sequence[str] | None = None
+    path: Path,
+    columns: Sequence[Column],
+    *,
+    names: Sequence[str] | None = None,
+    unread: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Read the named columns of a CSV file, validated.
 
     ``names`` gives the column names of a file without a header row; otherwise the first
-    line is the header (names are stripped of surrounding spaces). Returns name -> numpy
-    array (int64, float64 or object strings; "" for empty strings). Raises TraceFormatError
+    line is the header (names are stripped of surrounding spaces), and every name in it
+    must be one of ``columns`` or ``unread`` (known columns the loader ignores), so that a
+    misspelt optional column is not taken for an absent one. Returns name -> numpy array
+    (int64, float64 or object strings; "" for empty strings). Raises TraceFormatError
     naming the file, line, column, value and expectation (bytes that are not UTF-8 in the
-    header or in a column read, too); FileNotFoundError when missing.
+    header or in a column read, an unknown header name, a file without rows, too);
+    FileNotFoundError when missing.
     """
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     header = list(names) if names is not None else _header(path)
     first_line = 1 if names is not None else 2
+    if names is None:
+        _reject_unknown_names(path, header, [*(c.name for c in columns), *unread])
     present = [c for c in columns if c.name in header]
     for column in columns:
         if column.name not in header and not column.optional:
@@ -105,6 +117,8 @@ def read_csv(
         except UnicodeDecodeError:
             raise utf8_error(path) from None
         raise TraceFormatError(path, f"a well-formed CSV file ({exc})") from exc
+    if table.num_rows == 0:
+        raise TraceFormatError.no_rows(path, "row" if names is not None else "row after the header")
     out: dict[str, np.ndarray] = {}
     for column in present:
         out[column.name] = _checked(path, table.column(column.name), column, first_line)
@@ -140,6 +154,15 @@ def reject_repeats(
     reject_rows(path, repeated, column, names, expected, first_line)
 
 
+def _reject_unknown_names(path: Path, header: list[str], known: list[str]) -> None:
+    for name in header:
+        if name not in known:
+            expected = ", ".join(repr(k) for k in known)
+            raise TraceFormatError(
+                path, f"a column name of this file ({expected})", line=1, value=name
+            )
+
+
 def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: int) -> np.ndarray:
     # numpy, not pyarrow.compute, for the checks: importing pyarrow.compute costs ~0.5 s.
     values = chunked.to_numpy(zero_copy_only=False) if len(chunked) else np.zeros(0)
@@ -154,7 +177,9 @@ def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: i
         values = values.astype(np.int64, copy=False)
     else:
         values = values.astype(np.float64, copy=False)
-        bad = np.isinf(values) if column.nullable else ~np.isfinite(values)
+        bad = ~np.isfinite(values)
+        if column.nullable:  # an empty field (null) is allowed; a written NaN is not
+            bad &= ~_nulls(chunked)
         if bad.any():
             row = int(np.argmax(bad))
             if np.isnan(values[row]):  # an empty field (null) or a written NaN
@@ -176,6 +201,19 @@ def _checked(path: Path, chunked: pa.ChunkedArray, column: Column, first_line: i
                 value=values[row].item(),
             )
     return values
+
+
+def _nulls(chunked: pa.ChunkedArray) -> np.ndarray:
+    """True at each null (empty field), read from the validity bitmaps (no pyarrow.compute)."""
+    parts = [np.zeros(0, bool)]
+    for chunk in chunked.chunks:
+        validity = chunk.buffers()[0]
+        if validity is None:
+            parts.append(np.zeros(len(chunk), bool))
+            continue
+        bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+        parts.append(bits[chunk.offset : chunk.offset + len(chunk)] == 0)
+    return np.concatenate(parts)
 
 
 def _locate_error(path: Path, header: list[str], present: list[Column], first_line: int) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cluster_traces._table import Column, read_csv, reject_repeats, reject_rows
+from cluster_traces._table import NO_CAPACITY, Column, read_csv, reject_repeats, reject_rows
 from cluster_traces.model import GPU_MILLI_PER_GPU, Cluster, Workload
 
 __all__ = [
@@ -65,6 +65,7 @@ _POD_COLUMNS = (
     Column("deletion_time", "float", "a non-negative time (s) or empty", nullable=True,
            optional=True),
 )  # fmt: skip
+_POD_UNREAD = ("pod_phase", "scheduled_time")
 
 
 def pod_list_path(trace_dir: Path, variant: str) -> Path:
@@ -90,6 +91,8 @@ def load_alibaba_gpu_nodes(trace_dir: Path, node_list: str = "all_node") -> Clus
     reject_rows(
         path, (gpu > 0) & (models == ""), "model", models, "a GPU model for a node with GPUs", 2
     )
+    empty = (data["cpu_milli"] == 0) & (data["memory_mib"] == 0) & (gpu == 0)
+    reject_rows(path, empty, "cpu_milli", data["cpu_milli"], NO_CAPACITY, 2)
     reject_repeats(path, names, "sn", "a unique node name", 2)
     return Cluster(
         names=names.astype(str),
@@ -110,7 +113,7 @@ def load_alibaba_gpu_pods(trace_dir: Path, variant: str = "default") -> Workload
     index + 2), FileNotFoundError when missing.
     """
     path = pod_list_path(trace_dir, variant)
-    data = read_csv(path, _POD_COLUMNS)
+    data = read_csv(path, _POD_COLUMNS, unread=_POD_UNREAD)
     n = len(data["name"])
     num_gpu = data["num_gpu"]
     gpu_milli = data["gpu_milli"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces._arrays import last_per_group
-from cluster_traces._table import Column, read_csv, reject_rows
+from cluster_traces._table import NO_CAPACITY, Column, read_csv, reject_rows
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import Cluster, IntArray, NodeEvents, Workload
 from cluster_traces.units import ALIBABA_V2017_UNITS, NormalisedUnits
@@ -57,6 +57,7 @@ _CLOUDSIMPY_COLUMNS = (
     Column("task_id", "str", "a task id"),
     Column("instances_num", "int", "a non-negative instance count"),
 )
+_CLOUDSIMPY_UNREAD = ("", "disk")  # "" names the row-index column
 
 
 def load_alibaba_v2017_machines(
@@ -73,6 +74,8 @@ def load_alibaba_v2017_machines(
     event = data["event"]
     reject_rows(path, ~np.isin(event, _EVENTS), "event", event, "'add' or 'softerror'", 1)
     reject_rows(path, data["mem"] > 1, "mem", data["mem"], "a normalised capacity, at most 1", 1)
+    empty = (event == "add") & (data["cpu"] == 0) & (data["mem"] == 0)  # softerror rows hold 0
+    reject_rows(path, empty, "cpu", data["cpu"], NO_CAPACITY, 1)
     order = np.argsort(data["timestamp"], kind="stable")
     machine = data["machine_id"][order].astype(str)
     kind = event[order]
@@ -171,7 +174,7 @@ def load_alibaba_v2017_cloudsimpy_jobs(
     Raises TraceFormatError for a malformed file.
     """
     path = trace_dir / "cloudsimpy_jobs.csv"
-    data = read_csv(path, _CLOUDSIMPY_COLUMNS)
+    data = read_csv(path, _CLOUDSIMPY_COLUMNS, unread=_CLOUDSIMPY_UNREAD)
     memory = data["memory"]
     reject_rows(path, memory > 1, "memory", memory, "a normalised request, at most 1", 2)
     names = np.char.add(np.char.add(data["job_id"].astype(str), "/"), data["task_id"].astype(str))

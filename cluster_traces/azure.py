@@ -13,6 +13,7 @@ one has a NaN departure.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ def load_azure_flavours(trace_dir: Path) -> dict[str, Flavour]:
     if not path.is_file():
         raise FileNotFoundError(f"trace file not found: {path}")
     flavours: dict[str, Flavour] = {}
+    defined_at: dict[str, int] = {}
     for line, text in enumerate(read_text(path).splitlines(), start=1):
         if not text.strip():
             continue
@@ -53,10 +55,17 @@ def load_azure_flavours(trace_dir: Path) -> dict[str, Flavour]:
             raise TraceFormatError(
                 path, "'vCPU,GB LETTER' with numbers", line=line, value=text
             ) from None
-        if len(letter) != 1 or not letter.isalpha() or cpu <= 0 or memory <= 0:
+        sizes_ok = 0 < cpu < math.inf and 0 < memory < math.inf  # False for NaN too
+        if len(letter) != 1 or not letter.isalpha() or not sizes_ok:
             raise TraceFormatError(
-                path, "'vCPU,GB LETTER' with positive sizes", line=line, value=text
+                path, "'vCPU,GB LETTER' with positive finite sizes", line=line, value=text
             )
+        if letter in defined_at:
+            raise TraceFormatError(
+                path, f"a letter not defined before (line {defined_at[letter]} defines "
+                f"{letter!r})", line=line, value=text,
+            )  # fmt: skip
+        defined_at[letter] = line
         flavours[letter] = (round(cpu * 1000), round(memory * GIB))
     if not flavours:
         raise TraceFormatError(path, "at least one flavour line 'vCPU,GB LETTER'", line=1)
@@ -91,6 +100,8 @@ def load_azure_vms(trace_dir: Path, split: str = "train") -> Workload:
     flavours = load_azure_flavours(trace_dir)
     path = trace_dir / f"v1.{split}.txt"
     times, counts, tokens = _bins(path)
+    if not tokens:
+        raise TraceFormatError.no_rows(path, "VM")
     letters = "".join(tokens)
     if len(letters) != len(tokens):
         _raise_at(
@@ -170,9 +181,11 @@ def _bins(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
         try:
             time = float(stamp)
         except ValueError:
+            time = math.nan  # reported below, like a written nan
+        if not math.isfinite(time):
             raise TraceFormatError(
-                path, "a time stamp in seconds", line=line, column="time", value=stamp
-            ) from None
+                path, "a finite time stamp in seconds", line=line, column="time", value=stamp
+            )
         if time < previous or time < 0:
             raise TraceFormatError(
                 path, f"a non-negative time not before {previous:g}", line=line,
@@ -217,8 +230,10 @@ def _number_rows(path: Path, width: int) -> np.ndarray:
             values = [float(v) for v in fields]
         except ValueError:
             values = []
-        if len(values) != width or min(values) < 0:
-            raise TraceFormatError(path, f"{width} non-negative numbers", line=line, value=text)
+        if len(values) != width or not all(0 <= v < math.inf for v in values):
+            raise TraceFormatError(
+                path, f"{width} finite non-negative numbers", line=line, value=text
+            )
         rows.append(values)
     if not rows:
         raise TraceFormatError(path, f"rows of {width} numbers", line=1)

@@ -8,13 +8,15 @@ FunSearch's JSON: ``{name: {"capacity": c, "num_items": n, "items": [...]}}``.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from cluster_traces._text import read_text
 from cluster_traces.errors import TraceFormatError
-from cluster_traces.model import BinPackingInstance
+from cluster_traces.model import MAX_SIZE_DECIMALS, BinPackingInstance, whole_at_scale
 
 __all__ = [
     "UNIFORM_CAPACITY",
@@ -55,6 +57,8 @@ def load_orlib(path: Path) -> tuple[BinPackingInstance, ...]:
 
     line, text = take("the number of instances")
     count = _parse_int(path, line, "instance count", text)
+    if count == 0:
+        raise TraceFormatError.no_rows(path, "instance")
     instances = []
     for _ in range(count):
         _, name = take("an instance name")
@@ -97,6 +101,8 @@ def load_funsearch(path: Path) -> tuple[BinPackingInstance, ...]:
         raise TraceFormatError(path, f"valid JSON ({exc.msg})", line=exc.lineno) from exc
     if not isinstance(data, dict):
         raise TraceFormatError(path, "a JSON object {name: instance}", value=type(data).__name__)
+    if not data:
+        raise TraceFormatError.no_rows(path, "instance")
     instances = []
     for name, entry in data.items():
         if not isinstance(entry, dict):
@@ -105,9 +111,13 @@ def load_funsearch(path: Path) -> tuple[BinPackingInstance, ...]:
             if key not in entry:
                 raise TraceFormatError(path, f"field {key!r}", column=f"{name}.{key}")
         capacity = entry["capacity"]
-        if not isinstance(capacity, int | float) or capacity <= 0:
+        if (
+            isinstance(capacity, bool)
+            or not isinstance(capacity, int | float)
+            or not _is_size(capacity)
+        ):
             raise TraceFormatError(
-                path, "a positive capacity", column=f"{name}.capacity", value=capacity
+                path, f"a positive {_SIZE}", column=f"{name}.capacity", value=capacity
             )
         items = entry["items"]
         if not isinstance(items, list) or not all(
@@ -115,12 +125,12 @@ def load_funsearch(path: Path) -> tuple[BinPackingInstance, ...]:
         ):
             raise TraceFormatError(path, "a list of numbers", column=f"{name}.items")
         sizes = np.asarray(items, dtype=np.float64)
-        bad = (sizes <= 0) | (sizes > capacity)
+        bad = ~_is_size(sizes) | (sizes > capacity)
         if bad.any():
             index = int(np.argmax(bad))
             raise TraceFormatError(
                 path,
-                f"item sizes in (0, {capacity}]",
+                f"item sizes in (0, {capacity}], each a {_SIZE}",
                 column=f"{name}.items[{index}]",
                 value=items[index],
             )
@@ -191,13 +201,22 @@ def _parse_int(path: Path, line: int, field: str, text: str) -> int:
     return value
 
 
+_SIZE = f"finite number with at most {MAX_SIZE_DECIMALS} decimals"
+
+
+def _is_size(values: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """True where a value is a valid capacity or item size (positive, finite, few decimals)."""
+    sizes = np.asarray(values, np.float64)
+    finite = np.isfinite(sizes)
+    whole = whole_at_scale(np.where(finite, sizes, 0), 10**MAX_SIZE_DECIMALS)
+    return np.asarray(finite & (sizes > 0) & whole)
+
+
 def _parse_size(path: Path, line: int, field: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise TraceFormatError(
-            path, f"a positive number ({field})", line=line, value=text
-        ) from None
-    if not np.isfinite(value) or value <= 0:
-        raise TraceFormatError(path, f"a positive number ({field})", line=line, value=text)
+        value = math.nan  # reported below
+    if not _is_size(value):
+        raise TraceFormatError(path, f"a positive {_SIZE} ({field})", line=line, value=text)
     return value

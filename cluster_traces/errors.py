@@ -43,6 +43,11 @@ class TraceFormatError(ValueError):
             detail = f"got {value!r}, {detail}"
         super().__init__(": ".join([*parts, detail]))
 
+    @classmethod
+    def no_rows(cls, path: str | Path, row: str) -> TraceFormatError:
+        """The error for a file that holds no ``row`` at all (empty, or a header only)."""
+        return cls(path, f"at least one {row} (the file has no rows)")
+
 
 class ScenarioError(ValueError):
     """A scenario name or option that cannot be resolved (unknown set or variant, missing

@@ -45,6 +45,8 @@ def load_google_2019_machines(
     """
     path = trace_dir / MACHINE_EVENTS_FILE
     times, machines, kinds, cpus, memories = _read_fast(path) or _read(path)
+    if len(times) == 0:
+        raise TraceFormatError.no_rows(path, "machine event")
     order = np.argsort(times, kind="stable")
     if at_s is not None:
         order = order[times[order] <= at_s * _MICROSECONDS]
@@ -129,6 +131,7 @@ def _read_fast(path: Path) -> _Columns | None:
         not np.array_equal(np.isnan(cpus), np.isnan(memories))
         or int(np.isnan(cpus).sum()) != capacity.null_count
         or (values < 0).any()
+        or ((cpus == 0) & (memories == 0)).any()
         or (values > 1).any()
         or (times < 0).any()
         or (kinds < _ADD).any()
@@ -178,6 +181,11 @@ def _read(path: Path) -> _Columns:
                     continue
                 cpus.append(_fraction(path, line, capacity, "cpus"))
                 memories.append(_fraction(path, line, capacity, "memory"))
+                if cpus[-1] == memories[-1] == 0:
+                    raise TraceFormatError(
+                        path, "a capacity above 0 in cpus or memory", line=line,
+                        column="capacity", value=capacity,
+                    )  # fmt: skip
     except UnicodeDecodeError:
         raise utf8_error(path) from None
     except (OSError, EOFError) as exc:

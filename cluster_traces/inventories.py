@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces._arrays import last_per_group
-from cluster_traces._table import Column, read_csv, reject_repeats, reject_rows
+from cluster_traces._table import NO_CAPACITY, Column, read_csv, reject_repeats, reject_rows
 from cluster_traces.model import Cluster, MiB
 from cluster_traces.units import ALIBABA_V2018_UNITS, GIB, NormalisedUnits
 
@@ -62,6 +62,8 @@ def load_alibaba_v2018_machines(
     path = trace_dir / "machine_meta.csv"
     data = read_csv(path, _V2018_COLUMNS, names=_V2018_NAMES)
     reject_rows(path, data["mem_size"] > 100, "mem_size", data["mem_size"], "at most 100", 1)
+    empty = (data["cpu_num"] == 0) & (data["mem_size"] == 0)
+    reject_rows(path, empty, "cpu_num", data["cpu_num"], NO_CAPACITY, 1)
     order = np.argsort(data["time_stamp"], kind="stable")
     names, node_of_row = np.unique(data["machine_id"][order].astype(str), return_inverse=True)
     last = order[last_per_group(node_of_row, len(names))]
@@ -91,6 +93,8 @@ def load_pai_v2020_machines(trace_dir: Path) -> Cluster:
         "0 GPUs on a machine of gpu_type CPU", 1,
     )  # fmt: skip
     reject_repeats(path, data["machine"], "machine", "a unique name", 1)
+    empty = (data["cap_cpu"] == 0) & (data["cap_mem"] == 0) & (data["cap_gpu"] == 0)
+    reject_rows(path, empty, "cap_cpu", data["cap_cpu"], NO_CAPACITY, 1)
     return Cluster(
         names=data["machine"].astype(str),
         cpu_milli=data["cap_cpu"] * 1000,
@@ -112,6 +116,8 @@ def load_spot_gpu_v2026_nodes(
     path = trace_dir / "node_info_df.csv"
     data = read_csv(path, _SPOT_COLUMNS)
     reject_repeats(path, data["node_name"], "node_name", "a unique name", 2)
+    empty = (data["cpu_num"] == 0) & (data["gpu_capacity_num"] == 0)  # memory follows cpu_num
+    reject_rows(path, empty, "cpu_num", data["cpu_num"], NO_CAPACITY, 2)
     names = np.char.add("spot-node-", data["node_name"].astype(str))
     return Cluster(
         names=names,

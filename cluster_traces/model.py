@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 __all__ = [
     "GPU_MILLI_PER_GPU",
+    "MAX_SIZE_DECIMALS",
     "BinPackingInstance",
     "Cluster",
     "FloatArray",
@@ -40,6 +41,7 @@ __all__ = [
     "Seconds",
     "StrArray",
     "Workload",
+    "whole_at_scale",
 ]
 
 Millicores: TypeAlias = int
@@ -309,6 +311,17 @@ class Workload:
             extended={k: v[idx] for k, v in self.extended.items()},
             source=self.source,
         )
+
+
+MAX_SIZE_DECIMALS = 4
+"""Most decimals of a bin-packing capacity or item size: the elastic protocol turns them
+into integers by a power of ten of at most ``10**MAX_SIZE_DECIMALS``."""
+
+
+def whole_at_scale(values: npt.ArrayLike, scale: int) -> npt.NDArray[np.bool_]:
+    """True where ``values * scale`` is a whole number (to within 1e-6 of a unit of values)."""
+    scaled = np.asarray(values, np.float64) * scale
+    return np.asarray(np.abs(scaled - np.rint(scaled)) < 1e-6 * scale)
 
 
 @dataclass(frozen=True)

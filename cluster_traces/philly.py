@@ -9,6 +9,7 @@ departs ``runtime`` later. CPU and memory requests are not published; they are
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def load_philly_jobs(
         raise TraceFormatError(path, f"valid JSON ({exc.msg})", line=exc.lineno) from exc
     if not isinstance(jobs, list):
         raise TraceFormatError(path, "a JSON list of jobs", value=type(jobs).__name__)
+    if not jobs:
+        raise TraceFormatError.no_rows(path, "job")
     ids, gpus, runtimes, submitted = [], [], [], []
     seen: dict[str, int] = {}
     for index, job in enumerate(jobs):
@@ -57,9 +60,16 @@ def load_philly_jobs(
                 path, "a non-negative integer", column=f"{where}.num_gpus", value=num_gpus
             )
         runtime = job.get("runtime")
-        if isinstance(runtime, bool) or not isinstance(runtime, int | float) or runtime < 0:
+        if (
+            isinstance(runtime, bool)
+            or not isinstance(runtime, int | float)
+            or not 0 <= runtime < math.inf  # False for NaN too (json reads NaN, Infinity)
+        ):
             raise TraceFormatError(
-                path, "a non-negative runtime (minutes)", column=f"{where}.runtime", value=runtime
+                path,
+                "a finite non-negative runtime (minutes)",
+                column=f"{where}.runtime",
+                value=runtime,
             )
         job_id = str(job.get("id", index))
         if job_id in seen:
@@ -73,13 +83,13 @@ def load_philly_jobs(
         runtimes.append(float(runtime))
         submitted.append(_timestamp(path, f"{where}.submitted_time", job.get("submitted_time")))
     submit = np.asarray(submitted, np.float64)
-    origin = float(submit.min()) if len(submit) else 0.0
+    origin = float(submit.min())
     order = np.argsort(submit, kind="stable")
     num_gpu = np.asarray(gpus, np.int64)[order]
     arrival = submit[order] - origin
     n = len(order)
     return Workload(
-        names=np.asarray(ids)[order] if n else np.zeros(0, str),
+        names=np.asarray(ids)[order],
         cpu_milli=num_gpu * cpu_milli_per_gpu,
         memory_mib=num_gpu * memory_mib_per_gpu,
         num_gpu=num_gpu,

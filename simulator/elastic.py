@@ -23,7 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster_traces.model import BinPackingInstance, Cluster, IntArray, Scenario, Workload
+from cluster_traces.model import (
+    MAX_SIZE_DECIMALS,
+    BinPackingInstance,
+    Cluster,
+    IntArray,
+    Scenario,
+    Workload,
+    whole_at_scale,
+)
 from heuristics.contract import (
     Context,
     Heuristic,
@@ -46,18 +54,19 @@ _MAX_ERRORS_KEPT = 10
 
 
 def integer_scale(instance: BinPackingInstance) -> int:
-    """The smallest power of ten (1..10,000) that turns capacity and sizes into integers.
+    """The smallest power of ten (1..10**MAX_SIZE_DECIMALS) that turns capacity and sizes
+    into integers (the loaders refuse sizes with more decimals).
 
     Raises:
-        ValueError: when no such power up to 10,000 exists.
+        ValueError: when no such power exists.
     """
     values = np.append(instance.items, instance.capacity)
-    for scale in (1, 10, 100, 1000, 10_000):
-        scaled = values * scale
-        if np.all(np.abs(scaled - np.rint(scaled)) < 1e-6 * scale):
-            return scale
+    for decimals in range(MAX_SIZE_DECIMALS + 1):
+        if whole_at_scale(values, 10**decimals).all():
+            return int(10**decimals)
     raise ValueError(
-        f"bin-packing instance {instance.name}: sizes need more than 4 decimals to be integers"
+        f"bin-packing instance {instance.name}: sizes need more than {MAX_SIZE_DECIMALS} "
+        "decimals to be integers"
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from cluster_traces.alibaba_gpu import load_alibaba_gpu_nodes, load_alibaba_gpu_pods
 from cluster_traces.alibaba_v2017 import load_alibaba_v2017_machines
-from cluster_traces.azure import load_azure_vms
+from cluster_traces.azure import load_azure_flavours, load_azure_vms
 from cluster_traces.binpack import load_funsearch, load_orlib
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.google import MACHINE_EVENTS_FILE, load_google_2019_machines
@@ -295,3 +295,21 @@ def test_a_time_that_is_not_a_number_is_shown_as_written(
         load_alibaba_gpu_pods(folder)
     assert (error.value.line, error.value.column) == (10, "creation_time")
     assert error.value.value == (float(written) if written == "inf" else written)
+
+
+def test_a_misspelt_optional_column_is_refused_not_taken_as_absent(tmp_path: Path) -> None:
+    header = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,creation_time,Deletion_Time"
+    _write(tmp_path, [header, "p-0,1000,1024,0,0,,0,60"])
+    with pytest.raises(TraceFormatError) as error:
+        load_alibaba_gpu_pods(tmp_path)
+    assert (error.value.line, error.value.value) == (1, "Deletion_Time")
+    assert "expected a column name of this file (" in str(error.value)
+    assert "'deletion_time'" in str(error.value)
+
+
+def test_a_repeated_azure_flavour_letter_names_both_lines(tmp_path: Path) -> None:
+    (tmp_path / "flav_map.txt").write_text("1,0.75 a\n1,1.75 b\n16,112 a\n")
+    with pytest.raises(TraceFormatError) as error:
+        load_azure_flavours(tmp_path)
+    assert (error.value.line, error.value.value) == (3, "16,112 a")
+    assert "expected a letter not defined before (line 1 defines 'a')" in str(error.value)
