@@ -351,6 +351,37 @@ def test_the_cpu_transfer_winner_beats_tetris_and_kube_default_on_another_source
     assert ours > evaluate(scenario, "kube-default", (0,), objective).value
 
 
+def test_the_two_source_winner_beats_each_earlier_winner_on_the_others_held_out_source(
+    trace_dir: Path,
+) -> None:
+    # trained on both sources at once: on validation scenarios of each source it beats
+    # the winner trained on the other source alone, and tetris on both
+    objective = BY_NAME["transfer-multi"].objective
+    gpu = load_scenario("alibaba-gpu-v2023:cpu100", protocol="saturate")
+    cpu = keep_nodes(load_scenario("alibaba-v2017:batch_task", protocol="saturate", seed=2), 0.2, 2)
+    for scenario, other in ((gpu, "transfer-cpu"), (cpu, "transfer-tight")):
+        ours = evaluate(scenario, "transfer-multi", (0,), objective).value
+        assert ours > evaluate(scenario, other, (0,), objective).value, scenario.name
+        assert ours > evaluate(scenario, "tetris", (0,), objective).value, scenario.name
+
+
+def test_the_two_source_winner_is_tetris_plus_a_free_memory_term_on_a_cpu_only_cluster(
+    trace_dir: Path,
+) -> None:
+    # every GPU term is 0 without GPUs: what is left is docs/results.md's reading of it
+    tetris = resolve("tetris").heuristic
+
+    def reading(pod, nodes, ctx):
+        memory = pod.memory_mib / np.maximum(nodes.memory_free, 1)
+        return 0.0274591 * tetris(pod, nodes, ctx) - 0.1465 * memory
+
+    scenario = keep_nodes(load_scenario("alibaba-v2017:batch_task", protocol="saturate"), 0.05)
+    ours = simulate(scenario, resolve("transfer-multi").heuristic, seed=0).placements
+    assert (ours >= 0).any()
+    assert np.array_equal(ours, simulate(scenario, reading, seed=0).placements)
+    assert not np.array_equal(ours, simulate(scenario, tetris, seed=0).placements)
+
+
 def test_results_and_the_search_sandbox_simulate_the_same_share_of_nodes() -> None:
     from heuristics.evolve.campaigns import _load
     from heuristics.evolve.config import ScenarioRef
