@@ -89,6 +89,37 @@ class Campaign:
         return (self.winner, *self.baselines)
 
 
+def _saturated(*shares: tuple[str, float]) -> tuple[ScenarioRef, ...]:
+    """Test scenarios (name, node share) under ``saturate``, seeds 0-2: timed sets replay
+    by default, and a seeded share of the nodes (cluster_traces.scenarios.keep_nodes)
+    keeps ``make results`` short."""
+    return tuple(
+        ScenarioRef(name, seeds=(0, 1, 2), protocol="saturate", nodes_fraction=fraction)
+        for name, fraction in shares
+    )
+
+
+_GPU_ELSEWHERE = (
+    ScenarioRef("alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020", seeds=(0, 1, 2)),
+    ScenarioRef(
+        "alibaba-gpu-v2023:default@alibaba-v2026-spot-gpu", seeds=(0, 1, 2), nodes_fraction=0.25
+    ),
+)
+"""Campaign 4's GPU test scenarios: alibaba-gpu-v2023's pods on other sources' nodes."""
+
+_AZURE_ELSEWHERE = _saturated(
+    ("azure-v1-2017:test@google-2019-cell-a:t86400", 0.03),
+    ("azure-v1-2017:test@alibaba-v2018", 0.05),
+    ("azure-v1-2017:test@alibaba-v2017", 0.2),  # the Alibaba 2017 batch tasks' machines
+)
+"""Campaign 4's CPU-only test scenarios: Azure VMs, a source no search trained on."""
+
+_ALLOCATION = (
+    "mean allocation over GPU, CPU and memory (GPU left out on CPU-only clusters) "
+    "at 130 % arrived workload of the target resource, % (higher is better)"
+)
+
+
 def _bin_packing(**fields: Any) -> Campaign:
     """A bin-packing campaign: FunSearch's excess bins over the L1 bound, lower is better."""
     return Campaign(
@@ -215,46 +246,26 @@ CAMPAIGNS: tuple[Campaign, ...] = (
             "fgd",
             "kube-default",
         ),
-        # other sources' nodes and pods, seeds 0-2; seeded node shares keep it to about
-        # 3 minutes on two cores (cluster_traces.scenarios.keep_nodes)
+        # other sources' nodes and pods, about 3 minutes on two cores
         test=(
-            ScenarioRef("alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020", seeds=(0, 1, 2)),
-            ScenarioRef(
-                "alibaba-gpu-v2023:default@alibaba-v2026-spot-gpu",
-                seeds=(0, 1, 2),
-                nodes_fraction=0.25,
-            ),
-            # timed sets replay by default: saturate them like the training scenarios
-            *(
-                ScenarioRef(name, seeds=(0, 1, 2), protocol="saturate", nodes_fraction=fraction)
-                for name, fraction in (
-                    ("azure-v1-2017:test@alibaba-v2017", 0.2),
-                    ("azure-v1-2017:test@google-2019-cell-a:t86400", 0.03),
-                    ("alibaba-v2017:batch_task", 0.1),
-                )
+            *_GPU_ELSEWHERE,
+            *_saturated(
+                ("azure-v1-2017:test@alibaba-v2017", 0.2),
+                ("azure-v1-2017:test@google-2019-cell-a:t86400", 0.03),
+                ("alibaba-v2017:batch_task", 0.1),
             ),
         ),
         objective="alloc_mean_percent",
         lower_is_better=False,
-        unit=(
-            "mean allocation over GPU, CPU and memory (GPU left out on CPU-only clusters) "
-            "at 130 % arrived workload of the target resource, % (higher is better)"
-        ),
+        unit=_ALLOCATION,
     ),
     Campaign(
         name="transfer-cpu",
         winner="transfer-cpu",  # search seed 6: the better validation score of two seeds
         baselines=("tetris", "kube-default", "best-fit", "first-fit"),
-        # trained on Alibaba 2017 batch tasks only: Azure VMs on other machines, seeds 0-2;
-        # seeded node shares keep it to about 1.5 minutes on two cores
-        test=tuple(
-            ScenarioRef(name, seeds=(0, 1, 2), protocol="saturate", nodes_fraction=fraction)
-            for name, fraction in (
-                ("azure-v1-2017:test@google-2019-cell-a:t86400", 0.03),
-                ("azure-v1-2017:test@alibaba-v2018", 0.05),
-                ("azure-v1-2017:test@alibaba-v2017", 0.2),  # the training source's machines
-            )
-        ),
+        # trained on Alibaba 2017 batch tasks only: Azure VMs on other machines, about
+        # 1.5 minutes on two cores
+        test=_AZURE_ELSEWHERE,
         objective="alloc_mean_percent",
         lower_is_better=False,
         unit="mean of CPU and memory allocation at 130 % arrived CPU requests, % (higher is better)",
@@ -272,29 +283,11 @@ CAMPAIGNS: tuple[Campaign, ...] = (
             "best-fit",
         ),
         # trained on both earlier attempts' sources: both attempts' test scenarios but
-        # Alibaba 2017 batch tasks (now a training source), seeds 0-2
-        test=(
-            ScenarioRef("alibaba-gpu-v2023:default@alibaba-pai-gpu-v2020", seeds=(0, 1, 2)),
-            ScenarioRef(
-                "alibaba-gpu-v2023:default@alibaba-v2026-spot-gpu",
-                seeds=(0, 1, 2),
-                nodes_fraction=0.25,
-            ),
-            *(
-                ScenarioRef(name, seeds=(0, 1, 2), protocol="saturate", nodes_fraction=fraction)
-                for name, fraction in (
-                    ("azure-v1-2017:test@google-2019-cell-a:t86400", 0.03),
-                    ("azure-v1-2017:test@alibaba-v2018", 0.05),
-                    ("azure-v1-2017:test@alibaba-v2017", 0.2),  # the training source's machines
-                )
-            ),
-        ),
+        # Alibaba 2017 batch tasks (now a training source)
+        test=(*_GPU_ELSEWHERE, *_AZURE_ELSEWHERE),
         objective="alloc_mean_percent",
         lower_is_better=False,
-        unit=(
-            "mean allocation over GPU, CPU and memory (GPU left out on CPU-only clusters) "
-            "at 130 % arrived workload of the target resource, % (higher is better)"
-        ),
+        unit=_ALLOCATION,
     ),
 )
 
