@@ -73,7 +73,7 @@ class ExtenderConfig:
         reference_coverage: share of observed pods the learned reference shapes cover.
         max_request_bytes: larger request bodies are refused with 413. With
             ``node_cache_capable`` false kube-scheduler sends whole Node objects (about
-            15 KB each): the default fits 5,000 nodes of up to 25 KB.
+            15 KB each with 50 images): the default fits 5,000 nodes of up to 25 KB.
         max_nodes_per_request: requests naming more nodes are refused with 400.
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
         record_dir: when set, the watched nodes and pods are also recorded as a trace in

@@ -142,8 +142,8 @@ def memory_mib(total_bytes: int) -> MiB:
     fit: pods of p1..pk bytes that fit a node of n bytes satisfy
     floor(p1) + ... + floor(pk) <= floor(p1 + ... + pk) <= floor(n) in MiB, however many
     are booked. Rounding requests up instead rejected pods that fit ("1G" on a "1G" node).
-    The price is the other way round and harmless: a node up to 1 MiB per booked pod short
-    in bytes may still pass here, but kube-scheduler's own NodeResourcesFit, which runs
+    The price is the other way round and harmless: a node short in bytes by under 1 MiB per
+    pod (the new one included) may still pass here, but kube-scheduler's own NodeResourcesFit, which runs
     before extenders and compares bytes, has already left it out.
     """
     return total_bytes // 2**20
