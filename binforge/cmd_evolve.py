@@ -60,21 +60,35 @@ def parse_duration(text: str) -> float:
 
 def _run(args: argparse.Namespace) -> int:
     from heuristics.evolve.config import ConfigError
-    from heuristics.evolve.engine import DATABASE_FILE, Engine
+    from heuristics.evolve.engine import Engine
+    from heuristics.evolve.run_dir import RunDirError, config_changes, recorded_config
 
     if args.resume and args.run_dir is None:
         raise UserError("--resume needs --run-dir DIR (the run to continue)")
     run_dir = args.run_dir or Path("runs") / time.strftime("evolve-%Y%m%d-%H%M%S")
+    _check_run_dir(run_dir)
     try:
-        config = _config(args, run_dir / DATABASE_FILE)
-    except ConfigError as exc:
+        recorded = recorded_config(run_dir) if args.resume else None
+        config = _config(args, recorded)
+    except (ConfigError, RunDirError) as exc:
         raise UserError(str(exc)) from None
+    changes = config_changes(recorded, config) if recorded is not None else []
+    if changes:
+        raise UserError(
+            f"--resume: the run in {run_dir} was recorded with another configuration, and a"
+            " resumed run must score like the run it continues; changed:\n  "
+            + "\n  ".join(changes)
+            + "\n(only budget and executor settings may change on --resume;"
+            " start a new --run-dir for the others)"
+        )
     out = sys.stderr
     print(f"binforge evolve: proposer {_describe(config)}", file=out)
     action = "resuming the run in" if args.resume else "run directory"
     print(f"binforge evolve: {action} {run_dir}", file=out)
     try:
         engine = Engine(config, run_dir, resume=args.resume, progress=None if args.quiet else out)
+    except RunDirError as exc:
+        raise UserError(str(exc)) from None
     except (FileExistsError, FileNotFoundError, KeyError, RuntimeError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
     try:
@@ -124,14 +138,21 @@ def format_table(table: dict[str, Any], objective: str) -> str:
     return "\n".join(lines)
 
 
-def _config(args: argparse.Namespace, database: Path) -> Any:
+def _check_run_dir(run_dir: Path) -> None:
+    for path in (run_dir, *run_dir.parents):  # the nearest that exists must be a directory
+        if path.exists():
+            if not path.is_dir():
+                raise UserError(f"--run-dir {run_dir}: not a directory")
+            return
+
+
+def _config(args: argparse.Namespace, recorded: Any) -> Any:
+    """The run's configuration: ``--config``, else the ``recorded`` one of a resumed run,
+    else the defaults; then the command line's options."""
     from heuristics.evolve.config import (
-        API_VERSION,
-        KIND,
         BudgetConfig,
         EvolutionConfig,
         ScenarioRef,
-        config_from_mapping,
         load_config,
         validate_config,
     )
@@ -142,17 +163,8 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
         if not args.config.is_file():
             raise UserError(f"--config {args.config}: no such file")
         config = load_config(args.config)
-    elif args.resume and database.exists():
-        from heuristics.evolve.config import DatabaseConfig
-        from heuristics.evolve.database import ProgramDatabase
-
-        db = ProgramDatabase(database, DatabaseConfig())
-        stored = db.meta("config", {})
-        db.close()
-        config = config_from_mapping({"apiVersion": API_VERSION, "kind": KIND, **stored},
-                                     source=f"{database} (stored config)")  # fmt: skip
     else:
-        config = EvolutionConfig()
+        config = recorded or EvolutionConfig()
     evaluator = config.evaluator
     if args.scenario:
         train = tuple(ScenarioRef(name) for name in args.scenario)
@@ -180,8 +192,8 @@ def _config(args: argparse.Namespace, database: Path) -> Any:
         proposer=args.proposer or config.proposer,
         seed=config.seed if args.seed is None else args.seed,
     )
-    # a resumed run's seeds have run: its names are not checked again
-    return validate_config(config, source="command line", names=not args.resume)
+    # a resumed run's seeds have run (a winner file may have been renamed since)
+    return validate_config(config, source="command line", names=True, seeds=not args.resume)
 
 
 def _describe(config: Any) -> str:

@@ -40,8 +40,8 @@ __all__ = [
 WINNERS_DIR = Path(__file__).parent / "winners"
 """Where exported winners live: ``NAME.py`` defining ``score(pod, nodes, ctx)``."""
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_WINNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+_WINNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 class UnknownHeuristicError(LookupError):
@@ -91,7 +91,7 @@ class Registry:
         Raises:
             ValueError: for a name that is not lower-case ``[a-z0-9_.-]`` or is taken.
         """
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise ValueError(f"register heuristic {name!r}: expected a lower-case name")
         if name in self._entries:
             raise ValueError(f"register heuristic {name!r}: the name is already registered")
@@ -112,7 +112,7 @@ class Registry:
             sorted(
                 p.stem
                 for p in self.winners_dir.glob("*.py")
-                if not p.name.startswith("_") and _WINNER.match(p.stem)
+                if not p.name.startswith("_") and _WINNER.fullmatch(p.stem)
             )
         )
 
@@ -160,7 +160,7 @@ class Registry:
                     f"heuristic file {spec!r}: no such file; {self._known()}"
                 )
             return path
-        if _WINNER.match(spec):
+        if _WINNER.fullmatch(spec):
             path = self.winners_dir / f"{spec}.py"
             if path.is_file():
                 return path

@@ -123,3 +123,85 @@ def test_a_whole_run_names_its_proposer_and_ends_with_the_table(
     assert (run_dir / "programs.sqlite").is_file()
     assert main(["evolve", "--config", str(config), "--run-dir", str(run_dir)]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def _recorded_run(run_dir: Path) -> bytes:
+    """A run directory recording TINY's config; returns its database's bytes."""
+    from test_evolve_run_dir import record_run
+
+    from heuristics.evolve.config import load_config
+
+    config = run_dir.parent / "recorded.yaml"
+    config.write_text(TINY)
+    return record_run(run_dir, load_config(config)).read_bytes()
+
+
+def test_a_resumed_run_checks_scenario_names_like_a_new_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    before = _recorded_run(run_dir)
+    assert main(["evolve", "--resume", "--run-dir", str(run_dir), "--scenario", "nosuch:x"]) == 2
+    err = capsys.readouterr().err
+    assert "command line: invalid configuration" in err
+    assert "evaluator.screen.name: unknown scenario 'nosuch:x'" in err
+    assert (run_dir / "programs.sqlite").read_bytes() == before
+
+
+def test_a_resumed_run_refuses_a_changed_config_naming_each_changed_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    before = _recorded_run(run_dir)
+    argv = ["evolve", "--resume", "--run-dir", str(run_dir), "--budget-samples", "99"]
+    assert main([*argv, "--scenario", "uniform:100", "--seed", "7"]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume: the run in {run_dir} was recorded with another configuration" in err
+    assert "  seed: 0 -> 7\n" in err
+    assert "  evaluator.screen.name: 'weibull:100' -> 'uniform:100'\n" in err
+    assert "budget" not in err.split("changed:")[1].split("(only")[0]
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY.replace("islands: 2", "islands: 3"))
+    assert main([*argv, "--config", str(other)]) == 2
+    assert "  database.islands: 2 -> 3\n" in capsys.readouterr().err
+    assert (run_dir / "programs.sqlite").read_bytes() == before
+
+
+def test_a_resumed_run_needs_a_readable_recorded_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "run" / "programs.sqlite"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    assert main(["evolve", "--resume", "--run-dir", str(database.parent)]) == 2
+    assert f"no recorded run in {database.parent}" in capsys.readouterr().err
+    assert database.read_bytes() == b""
+    database.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    assert main(["evolve", "--resume", "--run-dir", str(database.parent)]) == 2
+    assert f"read program database {database}: " in capsys.readouterr().err
+
+
+def test_a_run_dir_that_is_a_file_or_under_one_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for run_dir in (afile, afile / "run"):
+        for resume in ([], ["--resume"]):
+            assert main(["evolve", *resume, "--run-dir", str(run_dir)]) == 2
+            assert f"--run-dir {run_dir}: not a directory" in capsys.readouterr().err
+
+
+def test_a_run_directory_in_use_by_another_evolve_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from heuristics.evolve.run_dir import RunLock
+
+    lock = RunLock(tmp_path)
+    try:
+        assert main(["evolve", "--run-dir", str(tmp_path), "--budget-samples", "1"]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert f"run directory {tmp_path} is in use by another binforge evolve (pid " in err
+    assert not (tmp_path / "programs.sqlite").exists()

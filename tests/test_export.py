@@ -82,7 +82,8 @@ def test_the_default_destination_is_the_registry_of_winners(run_dir: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "name", ["", "Packer", "my packer", "../escape", "_private", "-dash", "a" * 65, "best-fit"]
+    "name",
+    ["", "Packer", "my packer", "../escape", "_private", "-dash", "a" * 65, "best-fit", "nl\n"],
 )
 def test_invalid_or_shadowed_names_are_refused(name: str) -> None:
     with pytest.raises(ExportError, match="winner name"):

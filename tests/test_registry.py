@@ -94,6 +94,16 @@ def test_register_rejects_taken_and_malformed_names() -> None:
         fresh.register("Has Space", lambda: best_fit, "test")
 
 
+def test_a_name_with_a_trailing_newline_names_nothing(tmp_path: Path) -> None:
+    (tmp_path / "nl\n.py").write_text(PREFER_LAST)
+    fresh = Registry(winners_dir=tmp_path)
+    assert fresh.winners() == ()
+    with pytest.raises(UnknownHeuristicError, match="unknown heuristic"):
+        fresh.locate("nl\n")
+    with pytest.raises(ValueError, match="lower-case name"):
+        fresh.register("mine\n", lambda: best_fit, "test")
+
+
 def test_a_file_path_is_compiled_through_the_safety_check(tmp_path: Path) -> None:
     path = tmp_path / "prefer_last.py"
     path.write_text(PREFER_LAST)

@@ -397,8 +397,8 @@ def config_from_mapping(
     """Build an :class:`EvolutionConfig` from parsed YAML (``apiVersion`` and ``kind`` required).
 
     With ``names``, also check that every heuristic and scenario it names exists, as a new
-    run needs (a run's recorded config is not checked again: its seeds have run, and a
-    renamed winner must not lock the run away).
+    run needs (a resumed run checks its names with :func:`validate_config` and
+    ``seeds=False``: its seeds have run, and a renamed winner must not lock the run away).
 
     Raises:
         ConfigError: with every error and its field path.
@@ -424,17 +424,19 @@ def config_from_mapping(
 
 
 def validate_config(
-    config: EvolutionConfig, source: str = "<config>", *, names: bool = False
+    config: EvolutionConfig, source: str = "<config>", *, names: bool = False, seeds: bool = True
 ) -> EvolutionConfig:
     """Check a configuration built in code (for example with ``dataclasses.replace``);
-    ``names`` as in :func:`config_from_mapping`.
+    ``names`` as in :func:`config_from_mapping`. ``seeds=False`` leaves the seed heuristics'
+    names unchecked (a resumed run: its seeds have run, and a seed may be a winner file
+    renamed since) while scenario, baseline and reference names are still checked.
 
     Raises:
         ConfigError: with every error and its field path.
     """
     errors = _validate(config)
     if names and not errors:
-        errors.extend(_name_errors(config))
+        errors.extend(_name_errors(config, seeds=seeds))
     if errors:
         raise ConfigError(source, errors)
     return config
@@ -575,7 +577,7 @@ def _validate(config: EvolutionConfig) -> list[str]:
     return errors
 
 
-def _name_errors(config: EvolutionConfig) -> list[str]:
+def _name_errors(config: EvolutionConfig, *, seeds: bool = True) -> list[str]:
     """Scenario and heuristic names that name nothing, caught before a run spends its
     budget: scenarios by their spelling (no trace file is read), heuristic files only
     located (never loaded: a baseline file runs in the sandbox only)."""
@@ -593,7 +595,7 @@ def _name_errors(config: EvolutionConfig) -> list[str]:
             check_scenario_name(ref.name)
         except ScenarioError as exc:
             errors.append(f"{path}.name: {exc}")
-    for i, name in enumerate(config.seed_heuristics):
+    for i, name in enumerate(config.seed_heuristics if seeds else ()):
         try:
             seed_source(name)
         except KeyError as exc:

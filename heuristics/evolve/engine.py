@@ -31,13 +31,12 @@ from heuristics.evolve.database import Program, ProgramDatabase, ast_hash
 from heuristics.evolve.evaluator import Evaluation, Evaluator
 from heuristics.evolve.executor import Executor, make_executor
 from heuristics.evolve.proposer import Parent, Proposal, ProposalRequest, Proposer
+from heuristics.evolve.run_dir import DATABASE_FILE, RunLock
 from heuristics.evolve.seeds import SEED_SOURCES, seed_source
 from heuristics.safety import UnsafeCodeError, check_source
 from heuristics.sandbox import SandboxLimits
 
 __all__ = ["DATABASE_FILE", "Engine", "RunSummary", "sandbox_limits"]
-
-DATABASE_FILE = "programs.sqlite"
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,13 @@ class RunSummary:
 class Engine:
     """Runs one evolution in ``run_dir`` (created if needed).
 
+    It holds the run directory's :class:`~heuristics.evolve.run_dir.RunLock` until
+    :meth:`close`.
+
     Raises:
         FileExistsError: when ``run_dir`` already holds a run and ``resume`` is False.
         FileNotFoundError: when ``resume`` is True and there is no run to resume.
+        RunInUseError: when another process holds the run directory.
     """
 
     def __init__(
@@ -90,13 +93,20 @@ class Engine:
         path = self.run_dir / DATABASE_FILE
         if resume and not path.exists():
             raise FileNotFoundError(f"resume run: no {DATABASE_FILE} in {self.run_dir}")
-        if not resume and path.exists():
-            raise FileExistsError(f"start run: {self.run_dir} already holds a run (use --resume)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.db = ProgramDatabase(path, config.database)
-        self.resume = resume
-        self.proposer = proposer or proposers.create(config.proposer, config)
-        self.executor = executor or make_executor(config.executor, sandbox_limits(config))
+        self._lock = RunLock(self.run_dir)
+        try:  # checked under the lock, so two new runs cannot both start here
+            if not resume and path.exists():
+                raise FileExistsError(
+                    f"start run: {self.run_dir} already holds a run (use --resume)"
+                )
+            self.db = ProgramDatabase(path, config.database)
+            self.resume = resume
+            self.proposer = proposer or proposers.create(config.proposer, config)
+            self.executor = executor or make_executor(config.executor, sandbox_limits(config))
+        except BaseException:
+            self._lock.release()
+            raise
         self.evaluator = Evaluator(config.evaluator, self.executor)
         self._progress = progress
         self._window = config.executor.workers + config.executor.proposals_in_flight
@@ -138,8 +148,12 @@ class Engine:
         )
 
     def close(self) -> None:
-        self.executor.close()
-        self.db.close()
+        """Stop the executor, close the database, release the run directory."""
+        try:
+            self.executor.close()
+            self.db.close()
+        finally:
+            self._lock.release()
 
     async def validate(self, names: tuple[str, ...]) -> dict[str, Any]:
         """Training and held-out results of the best program and of registered baselines."""

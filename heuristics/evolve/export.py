@@ -22,7 +22,7 @@ from heuristics.safety import UnsafeCodeError, check_source
 
 __all__ = ["ExportError", "RunDirError", "export_winner", "provenance_header", "validate_name"]
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 class ExportError(ValueError):
@@ -37,7 +37,7 @@ def validate_name(name: str) -> str:
     Raises:
         ExportError: naming the rule that ``name`` breaks.
     """
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ExportError(
             f"winner name {name!r}: expected lower-case letters, digits, '-' and '_' "
             "(at most 64, starting with a letter or digit)"

@@ -20,7 +20,7 @@ from typing import Any
 
 from heuristics.evolve.config import DatabaseConfig
 from heuristics.evolve.database import Program, ProgramDatabase, rank
-from heuristics.evolve.engine import DATABASE_FILE
+from heuristics.evolve.run_dir import DATABASE_FILE, RunDirError
 
 __all__ = [
     "VALIDATION_META",
@@ -40,10 +40,6 @@ _EVOLVED = re.compile(r"^evolved #(\d+)$")
 
 WINNER = "winner"
 """The key of the winner in :attr:`RunRecord.results`."""
-
-
-class RunDirError(ValueError):
-    """A run directory without a readable program database, or without a winner."""
 
 
 @dataclass(frozen=True)
