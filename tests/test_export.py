@@ -14,6 +14,9 @@ from run_dir_builder import WINNER_SOURCE, build_run
 
 from binforge.cli import main
 from heuristics import registry
+from heuristics.evolve.config import DatabaseConfig
+from heuristics.evolve.database import ProgramDatabase
+from heuristics.evolve.engine import DATABASE_FILE
 from heuristics.evolve.export import ExportError, export_winner, validate_name
 from heuristics.registry import Registry
 
@@ -128,3 +131,22 @@ def test_an_unknown_program_id_is_refused_with_its_number(run_dir: Path, tmp_pat
     with pytest.raises(ExportError, match=r"program #999: not in the run"):
         export_winner(run_dir, "nothing", dest=tmp_path, program=999)
     assert not (tmp_path / "nothing.py").exists()
+
+
+def test_a_run_that_went_on_after_its_comparison_exports_its_best_without_the_old_rows(
+    tmp_path: Path,
+) -> None:
+    # a resumed run stopped before its end keeps the first session's comparison (#12):
+    # its better, later program is the winner, and the old figures are not put on it
+    run = tmp_path / "resumed"
+    compared = build_run(run)
+    db = ProgramDatabase(run / DATABASE_FILE, DatabaseConfig(islands=2))
+    try:
+        later = db.add(sample=40, island=1, status="evaluated", kind="rewrite",
+                       source=WINNER_SOURCE.replace("0.1", "0.2"), score=96.0)  # fmt: skip
+    finally:
+        db.close()
+    header = export_winner(run, "packer-later", dest=tmp_path, now=WHEN).read_text("utf-8")
+    assert f"program: #{later} (sample 40" in header
+    assert f"recorded comparison is of #{compared}, its best when compared" in header
+    assert "against the baselines" not in header

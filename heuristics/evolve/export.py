@@ -55,6 +55,8 @@ def provenance_header(
     winner = program or record.winner
     assert winner is not None
     chosen = winner is not record.winner
+    # the run went on after its comparison (a resumed run stopped early): not this program's
+    stale = not chosen and record.compared_id not in (None, winner.id)
     lines = [
         f"binforge winner {name!r}, exported {exported_at:%Y-%m-%d %H:%M UTC}",
         f"run: {record.run_dir.resolve()}",
@@ -68,9 +70,14 @@ def provenance_header(
     if chosen:
         best = record.winner.id if record.winner is not None else "none"
         lines.append(f"chosen by program id; the run's recorded comparison is of its best, #{best}")
+    if stale:
+        lines.append(
+            f"the run's recorded comparison is of #{record.compared_id}, its best when "
+            "compared; the run found this one later"
+        )
     for stage, title in (("train", "training"), ("validation", "held-out validation")):
         rows = _stage_rows(record.results, stage)
-        if rows and not chosen:
+        if rows and not chosen and not stale:
             lines.append(f"{title} fitness against the baselines:")
             lines.extend(f"  {label:<28} {value}" for label, value in rows)
     if not record.results:

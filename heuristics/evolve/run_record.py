@@ -66,6 +66,13 @@ class RunRecord:
     winner: Program | None
     tokens: Mapping[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
+    @property
+    def compared_id(self) -> int | None:
+        """The program the recorded baseline comparison is of (None: none recorded): the
+        best when it was made; a resumed run stopped early may have found a better one."""
+        wanted = self.results.get(WINNER, {}).get("program_id", self.meta.get("winner_id"))
+        return wanted if isinstance(wanted, int) else None
+
 
 def find_database(run_dir: Path) -> Path:
     """The program database of ``run_dir`` (``programs.sqlite``, the engine's file).
@@ -162,11 +169,11 @@ def _read_results(meta: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _winner(
     programs: Sequence[Program], results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]
 ) -> Program | None:
+    """The best evaluated program; the compared one unless another now ranks higher."""
     wanted = results.get(WINNER, {}).get("program_id", meta.get("winner_id"))
-    by_id = {p.id: p for p in programs}
-    if isinstance(wanted, int) and wanted in by_id:
-        return by_id[wanted]
     evaluated = [p for p in programs if p.status == "evaluated" and p.score is not None]
-    if not evaluated:
-        return None
-    return max(evaluated, key=rank)
+    best = max(evaluated, key=rank) if evaluated else None
+    compared = {p.id: p for p in programs}.get(wanted) if isinstance(wanted, int) else None
+    if compared is not None and (best is None or rank(compared) >= rank(best)):
+        return compared
+    return best
