@@ -124,3 +124,26 @@ def test_the_cli_reports_a_bad_run_dir_with_status_2(
 ) -> None:
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert "binforge report: error: run directory" in capsys.readouterr().err
+
+
+def test_reading_a_run_leaves_its_database_unchanged_even_from_before_the_probe(
+    tmp_path: Path,
+) -> None:
+    # report, export and select only read: a run recorded before the probe column existed
+    # must not be migrated by reading it (its directory may be read-only, or shared)
+    import sqlite3
+
+    from heuristics.evolve.engine import DATABASE_FILE
+
+    run = tmp_path / "old-run"
+    winner = build_run(run)
+    database = run / DATABASE_FILE
+    connection = sqlite3.connect(database)
+    connection.execute("ALTER TABLE programs DROP COLUMN probe_signature")
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.close()
+    before = database.read_bytes()
+    record = load_run(run)
+    assert record.winner is not None and record.winner.id == winner
+    assert database.read_bytes() == before
+    assert sorted(p.name for p in run.iterdir()) == [DATABASE_FILE]

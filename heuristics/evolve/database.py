@@ -34,7 +34,15 @@ from typing import Any
 
 from heuristics.evolve.config import DatabaseConfig
 
-__all__ = ["Program", "ProgramDatabase", "ast_hash", "descriptors", "program_size", "rank"]
+__all__ = [
+    "Program",
+    "ProgramDatabase",
+    "ast_hash",
+    "descriptors",
+    "program_size",
+    "rank",
+    "read_programs",
+]
 
 Status = str
 """``proposed``, ``invalid`` (no usable source), ``duplicate``, ``failed``, ``screened``
@@ -467,6 +475,13 @@ def rank(program: Program) -> tuple[float, int, int]:
     """The order of "best" (higher ranks first): the higher fitness, then the smaller
     program, then the earlier one (:meth:`ProgramDatabase.best` orders its query so)."""
     return (program.score or 0.0, -program.size, -program.id)
+
+
+def read_programs(connection: sqlite3.Connection) -> tuple[Program, ...]:
+    """Every program of a database opened elsewhere (say read-only), by id; unlike
+    :class:`ProgramDatabase` this neither creates nor migrates anything."""
+    connection.row_factory = sqlite3.Row
+    return tuple(_program(row) for row in connection.execute("SELECT * FROM programs ORDER BY id"))
 
 
 def _program(row: sqlite3.Row) -> Program:

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from heuristics.evolve.config import DatabaseConfig
-from heuristics.evolve.database import Program, ProgramDatabase, rank
+from heuristics.evolve.database import Program, rank, read_programs
 from heuristics.evolve.run_dir import DATABASE_FILE, RunDirError
 
 __all__ = [
@@ -97,12 +96,7 @@ def load_run(run_dir: str | Path) -> RunRecord:
     run_dir = Path(run_dir)
     path = find_database(run_dir)
     try:
-        meta, tokens = _read_meta_and_tokens(path)
-        database = ProgramDatabase(path, DatabaseConfig())
-        try:
-            programs = tuple(database.programs())
-        finally:
-            database.close()
+        meta, tokens, programs = _read(path)
     except (sqlite3.Error, json.JSONDecodeError) as exc:
         raise RunDirError(f"read program database {path}: {exc}") from exc
     results = _read_results(meta)
@@ -132,9 +126,10 @@ def lineage(
 # -- reading -------------------------------------------------------------------------------
 
 
-def _read_meta_and_tokens(
+def _read(
     path: Path,
-) -> tuple[dict[str, Any], dict[tuple[str, str], tuple[int, int]]]:
+) -> tuple[dict[str, Any], dict[tuple[str, str], tuple[int, int]], tuple[Program, ...]]:
+    """Meta entries, token use and programs, read only: the database is left as it was."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = connection.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
@@ -142,11 +137,12 @@ def _read_meta_and_tokens(
             "SELECT proposer, model, SUM(input_tokens), SUM(output_tokens) FROM programs"
             " WHERE sample IS NOT NULL GROUP BY proposer, model"
         ).fetchall()
+        programs = read_programs(connection)
     finally:
         connection.close()
     meta = {key: json.loads(value) for key, value in rows}
     tokens = {(p or "?", m): (int(i or 0), int(o or 0)) for p, m, i, o in usage}
-    return meta, tokens
+    return meta, tokens, programs
 
 
 def _read_results(meta: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
