@@ -130,7 +130,8 @@ def probe_variants(
             counts = {"decisions": decisions, "depth": depth, "caught": 0, "missed": 0,
                       "false": 0, "new": 0}  # fmt: skip
             task = {"kind": "decisions", "scenario": entry, "decisions": decisions,
-                    "depth": depth, "data_dir": config.evaluator.data_dir}  # fmt: skip
+                    "depth": depth, "data_dir": config.evaluator.data_dir,
+                    "simulation": dataclasses.asdict(config.evaluator.simulation)}  # fmt: skip
             for run_dir in run_dirs:
                 db = ProgramDatabase(run_dir / DATABASE_FILE, config.database)
                 known: set[int] = set()

@@ -58,6 +58,13 @@ def parse_duration(text: str) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
+_SIMULATION_HINT = (
+    "\n(evaluator.simulation: a run recorded before that option existed ran with the"
+    " simulator's defaults of then, among them backoff_max_s 300; resume it without --config,"
+    " or set evaluator.simulation in the config to what the run recorded)"
+)
+
+
 def _run(args: argparse.Namespace) -> int:
     from heuristics.evolve.config import ConfigError
     from heuristics.evolve.engine import Engine
@@ -73,13 +80,14 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, RunDirError) as exc:
         raise UserError(str(exc)) from None
     changes = config_changes(recorded, config) if recorded is not None else []
+    simulation = any(change.startswith("evaluator.simulation.") for change in changes)
     if changes:
         raise UserError(
             f"--resume: the run in {run_dir} was recorded with another configuration, and a"
             " resumed run must score like the run it continues; changed:\n  "
             + "\n  ".join(changes)
             + "\n(only budget and executor settings may change on --resume;"
-            " start a new --run-dir for the others)"
+            " start a new --run-dir for the others)" + (_SIMULATION_HINT if simulation else "")
         )
     out = sys.stderr
     print(f"binforge evolve: proposer {_describe(config)}", file=out)

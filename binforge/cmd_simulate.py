@@ -59,6 +59,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="raise",
         help="heuristic errors: stop (raise) or count them and go on",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a simulator option (simulator.SimulationOptions), repeatable: e.g. "
+        "backoff_max_s=300 replays with the 300 s backoff cap of campaign 3's first "
+        "attempts instead of kube-scheduler's 10 s (a campaign config's "
+        "evaluator.simulation)",
+    )
     parser.set_defaults(func=_simulate)
 
 
@@ -74,6 +84,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if not names:
         raise UserError("--policy: expected at least one policy name")
     check_outputs(args.json, args.out)
+    options = _options(args.option, args.on_error)
     try:
         scenario = load_scenario(
             args.scenario, args.trace_dir, protocol=args.protocol, seed=args.scenario_seed
@@ -92,11 +103,11 @@ def _simulate(args: argparse.Namespace) -> int:
             range(args.seeds),
             baseline,
             progress_printer("simulating", quiet=quiet),
-            on_heuristic_error=args.on_error,
+            **options,
         )
     except HeuristicError as exc:
         raise UserError(f"simulate {args.scenario}: {exc}") from exc
-    document = {**to_json(comparison), "scenario_seed": args.scenario_seed}
+    document = {**to_json(comparison), "scenario_seed": args.scenario_seed, "options": options}
     emit(document, lambda: format_table(comparison), args.json)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -106,3 +117,23 @@ def _simulate(args: argparse.Namespace) -> int:
         if not quiet:
             print(f"wrote {args.out}/results.json, results.csv and {len(written)} plot(s)")
     return 0
+
+
+def _options(settings: list[str], on_error: str) -> dict[str, object]:
+    """The simulator options of ``--option NAME=VALUE`` settings and ``--on-error``."""
+    from simulator import SimulationOptions
+
+    options: dict[str, object] = {"on_heuristic_error": on_error}  # NAME: VALUE, as set
+    for text in settings:
+        try:
+            name, value = SimulationOptions.parse_setting(text)
+        except ValueError as exc:
+            raise UserError(f"--option {exc}") from None
+        if name == "on_heuristic_error":
+            raise UserError(f"--option {text!r}: set on_heuristic_error with --on-error")
+        options[name] = value
+    try:
+        SimulationOptions.from_keywords(options)
+    except ValueError as exc:
+        raise UserError(f"--option: {exc}") from None
+    return options

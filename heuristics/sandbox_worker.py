@@ -23,8 +23,10 @@ through :func:`heuristics.safety.compile_heuristic` here, inside the worker.
 Task kinds: ``simulate`` (run the simulator on scenarios; metrics averaged over seeds,
 optionally a behaviour signature of the placements), ``decisions`` (the candidate's
 choices on decisions recorded on a scenario: :mod:`heuristics.evolve.probe`; a preload
-entry with ``probe_decisions`` records them before the worker confines itself),
-``probe`` (call the heuristic on a small built-in cluster; for tests without the
+entry with ``probe_decisions`` records them before the worker confines itself). Both
+take ``simulation``, the simulator's options (``simulator.SimulationOptions`` fields);
+without it the defaults hold.
+Also ``probe`` (call the heuristic on a small built-in cluster; for tests without the
 simulator), ``ping`` (nothing; measures the round trip) and ``limits`` (reports which
 confinements hold; for tests and docs).
 """
@@ -115,7 +117,7 @@ def _preload(limits: Mapping[str, Any]) -> None:
             continue
         if ref.get("probe_decisions"):
             with contextlib.suppress(Exception):  # reported by the first request
-                _recorded(ref, int(ref["probe_decisions"]), limits.get("data_dir"))
+                _recorded(ref, int(ref["probe_decisions"]), limits.get("data_dir"), _options(ref))
 
 
 def _confine(limits: Mapping[str, Any]) -> None:
@@ -203,7 +205,7 @@ def _simulate(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
         scenario = _scenario(ref, task.get("data_dir"))
         runs = []
         for seed in ref["seeds"]:
-            result = simulate(scenario, heuristic, seed=int(seed))
+            result = simulate(scenario, heuristic, seed=int(seed), **_options(task))
             runs.append(result.metrics)
             signature.update(np.ascontiguousarray(result.placements).tobytes())
         keys = set.intersection(*(set(r) for r in runs))
@@ -222,7 +224,9 @@ def _decisions(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
     from heuristics.evolve.probe import probe_signature
 
     try:
-        decisions = _recorded(task["scenario"], int(task["decisions"]), task.get("data_dir"))
+        decisions = _recorded(
+            task["scenario"], int(task["decisions"]), task.get("data_dir"), _options(task)
+        )
     except Exception as exc:  # not the candidate's fault: the screen will judge it
         return {"signature": None, "error": f"record decisions: {type(exc).__name__}: {exc}"}
     if "depth" in task:  # for measurements; the engine uses the probe's default
@@ -230,12 +234,20 @@ def _decisions(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
     return probe_signature(heuristic, decisions)
 
 
-def _recorded(ref: Mapping[str, Any], count: int, data_dir: str | None) -> Any:
+def _recorded(
+    ref: Mapping[str, Any], count: int, data_dir: str | None, options: Mapping[str, Any]
+) -> Any:
     """The probe's decisions on a scenario, recorded by trusted policies once per worker."""
     from heuristics.evolve.probe import recorded_decisions
 
     seed = int(ref.get("seeds", [0])[0])
-    return recorded_decisions(_scenario(ref, data_dir), count, seed=seed, key=_key(ref, data_dir))
+    key = (*_key(ref, data_dir), tuple(sorted(options.items())))
+    return recorded_decisions(_scenario(ref, data_dir), count, seed=seed, key=key, options=options)
+
+
+def _options(task: Mapping[str, Any]) -> dict[str, Any]:
+    """The task's simulation options (``simulator.SimulationOptions`` fields); none: defaults."""
+    return dict(task.get("simulation") or {})
 
 
 def _key(ref: Mapping[str, Any], data_dir: str | None) -> tuple[Any, ...]:

@@ -37,7 +37,7 @@ class SimulationOptions:
     sample_step_percent: float = 2.0
     sample_points: int = 200
     backoff_initial_s: Seconds = 1.0
-    backoff_max_s: Seconds = 300.0
+    backoff_max_s: Seconds = 10.0
     pending_timeout_s: Seconds = 3600.0
     node_template: int = -1
     max_nodes: int = 0
@@ -80,3 +80,36 @@ class SimulationOptions:
                 f"simulation options: unknown {unknown}; expected some of {sorted(known)}"
             )
         return cls(**options)  # type: ignore[arg-type]
+
+    def non_defaults(self) -> dict[str, object]:
+        """The options set to other values than their defaults, in field order."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != f.default
+        }
+
+    @classmethod
+    def parse_setting(cls, text: str) -> tuple[str, object]:
+        """``"NAME=VALUE"`` (a command line's ``--option``) as ``(name, value)``, the value
+        converted to the field's type.
+
+        Raises:
+            ValueError: naming the setting, when it is not ``NAME=VALUE``, names no option,
+                or its value does not convert.
+        """
+        name, equals, raw = text.partition("=")
+        name, raw = name.strip(), raw.strip()
+        known = {f.name: f for f in fields(cls)}
+        if not equals or not name:
+            raise ValueError(f"{text!r}: expected NAME=VALUE, e.g. backoff_max_s=10")
+        if name not in known:
+            raise ValueError(f"{text!r}: unknown option {name!r}; expected one of {sorted(known)}")
+        default = known[name].default  # every option has a plain default: its type
+        if isinstance(default, str):
+            return name, raw
+        kind = float if isinstance(default, float) else int
+        try:
+            return name, kind(raw)
+        except ValueError:
+            raise ValueError(f"{text!r}: {name}: expected {kind.__name__}, got {raw!r}") from None

@@ -167,6 +167,36 @@ def test_a_resumed_run_refuses_a_changed_config_naming_each_changed_field(
     assert (run_dir / "programs.sqlite").read_bytes() == before
 
 
+def test_a_run_recorded_before_evaluator_simulation_resumes_with_its_old_backoff_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Such a run ran with the simulator's defaults of then (a 300 s backoff cap):
+    resumed with a config that says nothing of it, it is refused, with what to do."""
+    import json
+    import sqlite3
+
+    run_dir = tmp_path / "run"
+    _recorded_run(run_dir)
+    database = sqlite3.connect(run_dir / "programs.sqlite")
+    with database:
+        (text,) = database.execute("SELECT value FROM meta WHERE key='config'").fetchone()
+        stored = json.loads(text)
+        del stored["evaluator"]["simulation"]
+        database.execute("UPDATE meta SET value=? WHERE key='config'", (json.dumps(stored),))
+    database.close()
+    config = tmp_path / "recorded.yaml"
+    argv = ["evolve", "--resume", "--run-dir", str(run_dir), "--config", str(config)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "  evaluator.simulation.backoff_max_s: 300.0 -> 10.0\n" in err
+    assert "resume it without --config, or set evaluator.simulation" in err
+    pinned = TINY.replace("evaluator:\n", "evaluator:\n  simulation: {backoff_max_s: 300}\n")
+    config.write_text(pinned)
+    main(argv)  # this stand-in run has no programs to go on from: only the check matters
+    err = capsys.readouterr().err
+    assert "another configuration" not in err and f"resuming the run in {run_dir}" in err
+
+
 def test_a_resumed_run_needs_a_readable_recorded_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,7 +17,7 @@ from heuristics.evolve.config import (
     ScenarioRef,
     config_from_mapping,
 )
-from heuristics.evolve.evaluator import Evaluation, Evaluator
+from heuristics.evolve.evaluator import Evaluation, Evaluator, signed_objective
 from heuristics.evolve.executor import LocalExecutor
 from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.sandbox import SandboxLimits
@@ -127,3 +127,50 @@ def test_a_reference_is_one_heuristic_or_a_list_of_them() -> None:
         config_from_mapping({**head, "evaluator": {"reference": []}})
     with pytest.raises(ConfigError, match=r"evaluator\.reference\[1\]: expected str"):
         config_from_mapping({**head, "evaluator": {"reference": ["fgd", 3]}})
+
+
+def _bins(evaluation: Evaluation) -> list[float]:
+    return [evaluation.metrics["train"][ref.label]["bins_used_mean"] for ref in TRAIN]
+
+
+def test_a_guard_costs_its_penalty_times_the_excess_over_the_references_level(
+    runs: dict,
+) -> None:
+    """A guard metric above the reference's on a scenario costs ``guard_penalty`` times
+    the relative excess there; within the guard everywhere, it costs nothing."""
+    weight = 2.0
+    guarded = _evaluate(
+        [SEED_SOURCES["best-fit-cpu"], SEED_SOURCES["worst-fit"]],
+        reference="first-fit", regression_penalty=PENALTY,
+        guards=("bins_used_mean",), guard_penalty=weight,
+    )  # fmt: skip
+    reference = _bins(runs["first-fit"][0])
+    assert all(b <= r for b, r in zip(_bins(runs["best-fit-cpu"][0]), reference, strict=True))
+    assert guarded[0].score == pytest.approx(runs["best-fit-cpu"][1].score)
+    excess = [(w - r) / r for w, r in zip(_bins(runs["worst-fit"][0]), reference, strict=True)]
+    assert all(e > 0 for e in excess)
+    expected = runs["worst-fit"][1].score - weight * sum(excess) / len(excess)
+    assert guarded[1].score == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("evaluator", "message"),
+    [
+        ({"guards": ["pods_failed"]}, r"evaluator\.guards: needs evaluator\.reference"),
+        ({"reference": "fgd", "guards": ["pods_stuck"]}, r"evaluator\.guards\[0\]: expected a simulator metric"),
+        ({"reference": "fgd", "guards": ["gpu_alloc_at_130"]}, r"evaluator\.guards\[0\]: expected a simulator metric where lower is better"),
+        ({"reference": "fgd", "guards": ["pods_failed"], "guard_penalty": -1}, r"evaluator\.guard_penalty: expected >= 0"),
+    ],
+)  # fmt: skip
+def test_a_guard_needs_a_reference_a_known_metric_and_a_penalty_of_zero_or_more(
+    evaluator: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping({"apiVersion": API_VERSION, "kind": KIND, "evaluator": evaluator})
+
+
+def test_queue_metrics_are_minimised_when_the_direction_is_auto() -> None:
+    metrics = {"pods_pending_mean": 4.0, "queue_delay_p90_s": 30.0, "gpu_alloc_percent": 70.0}
+    assert signed_objective(metrics, "replay", "pods_pending_mean", "auto") == -4.0
+    assert signed_objective(metrics, "replay", "queue_delay_p90_s", "auto") == -30.0
+    assert signed_objective(metrics, "replay", "gpu_alloc_percent", "auto") == 70.0

@@ -54,6 +54,13 @@ def test_candidates_are_each_runs_best_distinct_programs_ranked_on_validation(
         assert choice.validation_score == pytest.approx(choice.validation_scores["weibull:300#2"])
 
 
+def test_a_run_named_twice_counts_once(runs: list[Path]) -> None:
+    again = runs[0].parent / ".." / runs[0].parent.name / runs[0].name  # another spelling
+    choices = select([runs[0], again], top=2, workers=1)
+    assert [c.program for c in choices] == [c.program for c in select([runs[0]], top=2, workers=1)]
+    assert {c.run_dir for c in choices} == {runs[0]}
+
+
 def test_runs_that_evaluate_differently_are_refused(runs: list[Path], tmp_path: Path) -> None:
     other = tmp_path / "other"
     changed = replace(
@@ -64,8 +71,11 @@ def test_runs_that_evaluate_differently_are_refused(runs: list[Path], tmp_path: 
         asyncio.run(engine.run())
     finally:
         engine.close()
-    with pytest.raises(ValueError, match="evaluates differently"):
+    with pytest.raises(ValueError, match="evaluates differently") as refused:
         select([runs[0], other], top=1, workers=1)
+    assert "differing: evaluator.validation[0].name: 'weibull:300' -> 'weibull:100'" in str(
+        refused.value
+    )
 
 
 def test_the_cli_prints_the_ranking_and_the_export_command(

@@ -5,6 +5,7 @@ extender use)."""
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from run_dir_builder import WINNER_SOURCE, build_run
 
 from binforge.cli import main
 from heuristics import registry
-from heuristics.evolve.config import DatabaseConfig
+from heuristics.evolve.config import DatabaseConfig, EvolutionConfig
 from heuristics.evolve.database import ProgramDatabase
 from heuristics.evolve.engine import DATABASE_FILE
 from heuristics.evolve.export import ExportError, export_winner, validate_name
@@ -150,3 +151,43 @@ def test_a_run_that_went_on_after_its_comparison_exports_its_best_without_the_ol
     assert f"program: #{later} (sample 40" in header
     assert f"recorded comparison is of #{compared}, its best when compared" in header
     assert "against the baselines" not in header
+
+
+def _header_of_a_run_recording(config: object, tmp_path: Path, name: str) -> str:
+    run = tmp_path / name
+    build_run(run)
+    db = ProgramDatabase(run / DATABASE_FILE, DatabaseConfig(islands=2))
+    try:
+        db.set_meta("config", config)
+    finally:
+        db.close()
+    path = export_winner(run, f"packer-{name}", dest=tmp_path, now=WHEN)
+    return path.read_text("utf-8").split("import numpy", 1)[0]
+
+
+def _options_named(header: str) -> str:
+    after = header.split("# simulator options (evaluator.simulation):\n", 1)[1]
+    return " ".join(line[3:] for line in after.splitlines() if line.startswith("#   "))
+
+
+def test_the_header_names_every_simulator_option_the_run_was_evaluated_under(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    # a database without a recorded configuration names none
+    plain = export_winner(run_dir, "packer-plain", dest=tmp_path, now=WHEN).read_text("utf-8")
+    assert "simulator options" not in plain
+    config = asdict(EvolutionConfig())
+    header = _header_of_a_run_recording(config, tmp_path, "today")
+    named = _options_named(header)
+    assert "backoff_max_s=10.0" in named and "pending_timeout_s=3600.0" in named
+    del config["evaluator"]["simulation"]  # recorded before the option existed
+    older = _options_named(_header_of_a_run_recording(config, tmp_path, "older"))
+    assert "backoff_max_s=300.0" in older
+
+
+def test_an_unreadable_recorded_config_stays_inside_the_comment_header(tmp_path: Path) -> None:
+    config = asdict(EvolutionConfig())
+    config["evaluator"]["no_such\nfield"] = 1  # an edited database
+    header = _header_of_a_run_recording(config, tmp_path, "edited")
+    assert all(line.startswith("#") for line in header.splitlines() if line)
+    assert "unreadable: evaluator.no_such field: unknown field" in header

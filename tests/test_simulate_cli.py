@@ -11,6 +11,7 @@ import pytest
 from binforge.cli import main
 from cluster_traces.scenarios import load_scenario
 from heuristics.evolve.campaigns import evaluate_metrics
+from simulator import SimulationOptions
 
 NAN_HEURISTIC = """
 import numpy as np
@@ -148,6 +149,46 @@ def test_the_scenario_seed_picks_a_loaded_replays_node_subset_as_a_campaign_does
     campaign = evaluate_metrics([scenario], "fgd", (0,), ["stranded_share_mean"])
     assert shares[1] == pytest.approx(campaign["stranded_share_mean"].value)
     assert shares[0] != pytest.approx(shares[1])
+
+
+@pytest.mark.traces
+def test_an_option_sets_the_backoff_cap_as_a_campaign_config_does(
+    trace_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--option backoff_max_s=300`` is a campaign config's ``evaluator.simulation:
+    {backoff_max_s: 300}`` (campaign 3's first attempts); the JSON records the options."""
+    name = "alibaba-gpu-v2023:loaded-0"
+    argv = ["simulate", "--scenario", name, "--policy", "kube-default"]
+    argv += ["--trace-dir", str(trace_dir), "--json", "-"]
+    failed = {}
+    for setting in ([], ["--option", "backoff_max_s=300"]):
+        status, out, _ = run([*argv, *setting], capsys)
+        assert status == 0
+        document = json.loads(out)
+        failed[bool(setting)] = document["policies"]["kube-default"]["summary"]["pods_failed"]
+    assert document["options"] == {"on_heuristic_error": "raise", "backoff_max_s": 300.0}
+    scenario = load_scenario(name, trace_dir, seed=0)
+    longer = SimulationOptions(backoff_max_s=300.0)
+    campaign = evaluate_metrics([scenario], "kube-default", (0,), ["pods_failed"], longer)
+    assert failed[True]["mean"] == campaign["pods_failed"].value != failed[False]["mean"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("backoff_max_s", "--option 'backoff_max_s': expected NAME=VALUE"),
+        ("backof_max_s=10", "--option 'backof_max_s=10': unknown option 'backof_max_s'"),
+        ("sample_points=many", "--option 'sample_points=many': sample_points: expected int"),
+        ("backoff_max_s=0.5", "--option: simulation options: backoff_initial_s, backoff_max_s"),
+        ("on_heuristic_error=count", "set on_heuristic_error with --on-error"),
+    ],
+)
+def test_a_bad_option_is_a_clear_error(
+    setting: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", "--scenario", "synthetic", "--policy", "best-fit", "--option", setting]
+    status, out, err = run(argv, capsys)
+    assert status == 2 and message in err and not out
 
 
 def test_a_negative_scenario_seed_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from heuristics.evolve.objectives import DERIVED_OBJECTIVES, lower_is_better
+from simulator.options import SimulationOptions
+from simulator.results import METRICS
+
 __all__ = [
     "API_VERSION",
     "KIND",
@@ -281,6 +285,17 @@ class EvaluatorConfig:
             scores +-1, so 0.05 caps each scenario's gain at 5 % of the reference's
             magnitude); a search must then gain on many scenarios, not buy losses on some
             with a large gain on one. None: uncapped.
+        guards: metrics where lower is better (e.g. ``pods_failed``,
+            ``pods_pending_mean``) that must not get worse than the reference's: on every
+            scenario where a candidate's guard metric exceeds the best reference's,
+            ``guard_penalty`` times the excess over ``max(reference's value, 1)`` is
+            subtracted. Needs ``reference``. Empty: no guards.
+        guard_penalty: see ``guards``.
+        simulation: how every scenario is simulated (:class:`simulator.SimulationOptions`:
+            for example ``{backoff_max_s: 300}``, the replay backoff cap of campaign 3's
+            first attempts, where the default is kube-scheduler's 10 s); the same options
+            for the screen, training, validation, the probe, ``binforge select`` and
+            ``make results``.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
         memory_limit_mib: address-space limit of a sandbox worker.
@@ -298,6 +313,9 @@ class EvaluatorConfig:
     reference: str | tuple[str, ...] | None = None
     regression_penalty: float = 0.0
     gain_cap: float | None = None
+    guards: tuple[str, ...] = ()
+    guard_penalty: float = 1.0
+    simulation: SimulationOptions = field(default_factory=SimulationOptions)
     screen_timeout_s: float = 20.0
     train_timeout_s: float = 60.0
     cpu_limit_s: int = 120
@@ -453,11 +471,14 @@ def _build(cls: type, data: object, path: str, errors: list[str]) -> Any:
             errors.append(
                 f"{_join(path, str(key))}: unknown field (known: {', '.join(sorted(fields))})"
             )
+    before = len(errors)
     values = {
         key: _coerce(hints[key], value, _join(path, key), errors)
         for key, value in data.items()
         if key in fields
     }
+    if len(errors) > before:  # a wrong-typed value would only garble cls's own checks;
+        return cls()  # this section's range checks wait until its types are right
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
@@ -540,8 +561,15 @@ def _validate(config: EvolutionConfig) -> list[str]:
     need(evaluator.regression_penalty >= 0, "evaluator.regression_penalty", "expected >= 0")
     need(evaluator.gain_cap is None or evaluator.gain_cap >= 0, "evaluator.gain_cap",
          "expected >= 0 or null")  # fmt: skip
+    need(evaluator.guard_penalty >= 0, "evaluator.guard_penalty", "expected >= 0")
+    for i, guard in enumerate(evaluator.guards):
+        known = guard in METRICS or guard in DERIVED_OBJECTIVES
+        need(known and lower_is_better(guard), f"evaluator.guards[{i}]",
+             f"expected a simulator metric where lower is better (such as pods_failed or "
+             f"pods_pending_mean), got {guard!r}")  # fmt: skip
     for option, used in (("regression_penalty", bool(evaluator.regression_penalty)),
-                         ("gain_cap", evaluator.gain_cap is not None)):  # fmt: skip
+                         ("gain_cap", evaluator.gain_cap is not None),
+                         ("guards", bool(evaluator.guards))):  # fmt: skip
         need(not used or bool(evaluator.references), f"evaluator.{option}",
              "needs evaluator.reference (a registered heuristic)")  # fmt: skip
     need(evaluator.reference != (), "evaluator.reference",

@@ -347,6 +347,7 @@ def sandbox_limits(config: EvolutionConfig) -> SandboxLimits:
                 **asdict(evaluator.screen),
                 "label": evaluator.screen.label,
                 "probe_decisions": evaluator.probe_decisions,
+                "simulation": asdict(evaluator.simulation),
             },
             *(
                 {**asdict(ref), "label": ref.label}

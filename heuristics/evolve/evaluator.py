@@ -25,7 +25,7 @@ from typing import Any
 
 from heuristics.evolve.config import EvaluatorConfig, ScenarioRef
 from heuristics.evolve.executor import Executor
-from heuristics.evolve.objectives import DERIVED_OBJECTIVES, objective_value
+from heuristics.evolve.objectives import lower_is_better, objective_value
 
 __all__ = ["AUTO_OBJECTIVES", "Evaluation", "Evaluator", "signed_objective"]
 
@@ -35,8 +35,6 @@ AUTO_OBJECTIVES: Mapping[str, tuple[str, str]] = {
     "replay": ("stranded_gpu_share_mean", "minimize"),
 }
 """Objective and direction per protocol when the config says ``auto``."""
-
-_MINIMISED = ("excess_percent", "pods_failed", "heuristic_errors", "bins_used_mean")
 
 
 @dataclass(frozen=True)
@@ -79,8 +77,7 @@ def signed_objective(
         name, auto_direction = AUTO_OBJECTIVES[protocol]
         direction = auto_direction if direction == "auto" else direction
     if direction == "auto":
-        minimised = name in _MINIMISED or name in DERIVED_OBJECTIVES or name.startswith("stranded")
-        direction = "minimize" if minimised else "maximize"
+        direction = "minimize" if lower_is_better(name) else "maximize"
     value = objective_value(metrics, name)
     return -value if direction == "minimize" else value
 
@@ -92,6 +89,7 @@ class Evaluator:
         self.config = config
         self.executor = executor
         self._reference: dict[str, float] = {}
+        self._guard_reference: dict[str, dict[str, float]] = {}  # label -> guard -> best
 
     async def calibrate(self) -> None:
         """Score ``config.reference`` on the screen, training and validation scenarios,
@@ -117,6 +115,15 @@ class Evaluator:
                         "a finite non-zero objective to be relative to"
                     )
                 self._reference[label] = max(value, self._reference.get(label, -math.inf))
+                bests = self._guard_reference.setdefault(label, {})
+                for guard in self.config.guards:
+                    try:
+                        level = objective_value(reply["metrics"][label], guard)
+                    except KeyError as exc:
+                        raise RuntimeError(
+                            f"evaluator.guards: reference {name!r} on {label}: {exc.args[0]}"
+                        ) from None
+                    bests[guard] = min(level, bests.get(guard, math.inf))
 
     async def evaluate(
         self,
@@ -149,6 +156,7 @@ class Evaluator:
             "kind": "decisions",
             "scenario": {**asdict(self.config.screen), "label": self.config.screen.label},
             "decisions": self.config.probe_decisions,
+            "simulation": asdict(self.config.simulation),
             "data_dir": self.config.data_dir,
         }
         result = await self.executor.run(source, task, self.config.screen_timeout_s)
@@ -225,6 +233,7 @@ class Evaluator:
         return {
             "kind": "simulate",
             "scenarios": [{**asdict(ref), "label": ref.label} for ref in refs],
+            "simulation": asdict(self.config.simulation),
             "data_dir": self.config.data_dir,
         }
 
@@ -260,8 +269,21 @@ class Evaluator:
         shortfall = max(0.0, (reference - value) / scale)
         return relative - self.config.regression_penalty * shortfall
 
+    def _guarded(self, metrics: Mapping[str, float], label: str) -> float:
+        """``guard_penalty`` times each guard metric's excess over the best reference's
+        level on ``label``, relative to ``max(level, 1)``; 0 within every guard."""
+        levels = self._guard_reference.get(label, {})
+        excess = 0.0
+        for guard, level in levels.items():
+            excess += max(0.0, objective_value(metrics, guard) - level) / max(level, 1.0)
+        return self.config.guard_penalty * excess
+
     def _fitness(self, reply: Mapping[str, Any], refs: Iterable[ScenarioRef]) -> float:
-        values = [self._relative(self._signed(reply, ref.label), ref.label) for ref in refs]
+        values = [
+            self._relative(self._signed(reply, ref.label), ref.label)
+            - self._guarded(reply["metrics"][ref.label], ref.label)
+            for ref in refs
+        ]
         fitness = sum(values) / len(values)
         if not math.isfinite(fitness):
             raise ValueError(f"fitness is not finite: {fitness}")

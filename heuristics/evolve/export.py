@@ -10,12 +10,16 @@ simulator and the extender use, so an export that could not be served fails here
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from heuristics.evolve.config import ConfigError
 from heuristics.evolve.database import Program
+from heuristics.evolve.run_dir import config_from_record
 from heuristics.evolve.run_record import WINNER, RunDirError, RunRecord, load_run
 from heuristics.registry import REGISTRY, WINNERS_DIR, Registry
 from heuristics.safety import UnsafeCodeError, check_source
@@ -67,6 +71,10 @@ def provenance_header(
         + (f", model {winner.model}" if winner.model else ""),
         f"training fitness (higher is better): {_fmt(winner.score)}",
     ]
+    simulation = _simulation(record.meta)
+    if simulation:
+        lines.append("simulator options (evaluator.simulation):")
+        lines.extend(f"  {part}" for part in textwrap.wrap(simulation, 84))
     if chosen:
         best = record.winner.id if record.winner is not None else "none"
         lines.append(f"chosen by program id; the run's recorded comparison is of its best, #{best}")
@@ -82,7 +90,9 @@ def provenance_header(
             lines.extend(f"  {label:<28} {value}" for label, value in rows)
     if not record.results:
         lines.append("no baseline comparison was recorded for this run")
-    return "".join(f"# {line}\n".replace("# \n", "#\n") for line in lines)
+    # one comment line per line, whatever a recorded name or message holds
+    flat = [" ".join(line.splitlines()) for line in lines]
+    return "".join(f"# {line}\n".replace("# \n", "#\n") for line in flat)
 
 
 def export_winner(
@@ -151,6 +161,20 @@ def _stage_rows(results: Mapping[str, Mapping[str, Any]], stage: str) -> list[tu
         elif f"{stage}_score" in result:
             rows.append((label, _fmt(result[f"{stage}_score"])))
     return rows
+
+
+def _simulation(meta: Mapping[str, Any]) -> str:
+    """Every simulator option the run evaluated with, as ``NAME=VALUE, ...`` (all of them:
+    a default may change, the header must still say what the run used)."""
+    recorded = meta.get("config")
+    if not isinstance(recorded, Mapping):
+        return ""  # a database without a recorded configuration: nothing to say
+    try:
+        config = config_from_record(recorded, "recorded config")
+    except ConfigError as exc:  # an edited database: say so, do not guess
+        return "unreadable: " + "; ".join(exc.errors)
+    options = asdict(config.evaluator.simulation)
+    return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
 def _fmt(value: object) -> str:

@@ -27,7 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-__all__ = ["DERIVED_OBJECTIVES", "FAILED_WEIGHT", "PENDING_WEIGHT", "objective_value"]
+__all__ = [
+    "DERIVED_OBJECTIVES",
+    "FAILED_WEIGHT",
+    "PENDING_WEIGHT",
+    "lower_is_better",
+    "objective_value",
+]
 
 FAILED_WEIGHT = 5.0
 """Penalty per failed pod, as a share of the pods that arrived."""
@@ -48,6 +54,34 @@ DERIVED_OBJECTIVES: Mapping[str, Callable[[Mapping[str, float]], float]] = {
     "stranded_share_guarded": _stranded_share_guarded,
 }
 """Objectives that combine metrics, by name (all minimised)."""
+
+
+_LOWER_IS_BETTER = frozenset(
+    {
+        "pods_failed",
+        "pods_unschedulable",
+        "heuristic_errors",
+        "unallocated_gpu_share",
+        "pods_pending_end",
+        "pods_pending_mean",
+        "pods_evicted",
+        "queue_delay_p50_s",
+        "queue_delay_p90_s",
+        "queue_delay_p99_s",
+        "nodes_opened",
+        "node_hours",
+        "bins_used_mean",
+        "excess_percent",
+    }
+)
+
+
+def lower_is_better(name: str) -> bool:
+    """Whether a smaller value of metric or objective ``name`` is better: failed and
+    waiting pods, queue delays, stranded shares, bins and nodes opened, and every derived
+    objective above. (Allocations and placed pods are better higher; ``nodes_used_max``
+    and the counts of arrivals and decisions are neither.)"""
+    return name in _LOWER_IS_BETTER or name in DERIVED_OBJECTIVES or name.startswith("stranded")
 
 
 def objective_value(metrics: Mapping[str, float], name: str) -> float:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,12 +68,18 @@ _cache: dict[Hashable, list[Decision]] = {}
 
 
 def recorded_decisions(
-    scenario: Any, count: int, *, seed: int = 0, key: Hashable | None = None
+    scenario: Any,
+    count: int,
+    *,
+    seed: int = 0,
+    key: Hashable | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Decision]:
     """``count`` decisions recorded on ``scenario``, evenly spread over each policy's run.
 
     Decisions with a single candidate node are skipped (every heuristic makes them
-    alike). Cached per ``key`` when one is given.
+    alike). ``options`` are the runs' simulation options (``simulate``'s keywords). Cached
+    per ``key`` when one is given (the key must tell the options apart).
 
     Raises:
         ValueError: when ``count`` is not positive.
@@ -85,7 +91,7 @@ def recorded_decisions(
     decisions: list[Decision] = []
     for i, policy in enumerate(POLICIES):
         share = count // len(POLICIES) + (1 if i < count % len(POLICIES) else 0)
-        decisions.extend(_record(scenario, policy, share, seed))
+        decisions.extend(_record(scenario, policy, share, seed, options or {}))
     if key is not None:
         _cache[(key, count, seed)] = decisions
     return decisions
@@ -128,7 +134,9 @@ def _policy(name: str, seed: int) -> Heuristic:
     return lambda pod, nodes, ctx: rng.random(len(nodes))
 
 
-def _record(scenario: Any, policy: str, count: int, seed: int) -> list[Decision]:
+def _record(
+    scenario: Any, policy: str, count: int, seed: int, options: Mapping[str, Any]
+) -> list[Decision]:
     """Snapshot ``count`` decisions evenly spread over ``policy``'s run, in one pass.
 
     Every ``stride``-th decision is kept; when twice ``count`` are kept, every other one
@@ -154,7 +162,7 @@ def _record(scenario: Any, policy: str, count: int, seed: int) -> list[Decision]
             steps += 1
         return choose_for(pod, nodes, ctx)
 
-    simulate(scenario, recorder, seed=seed)
+    simulate(scenario, recorder, seed=seed, **options)
     picks = np.linspace(0, len(kept) - 1, num=min(count, len(kept))).round().astype(int)
     return [kept[i][1] for i in sorted(set(picks.tolist()))]
 

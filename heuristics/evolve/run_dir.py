@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ __all__ = [
     "DATABASE_FILE",
     "LOCK_FILE",
     "RESUMABLE",
+    "SIMULATION_BEFORE_THE_OPTION",
     "RunDirError",
     "RunInUseError",
     "RunLock",
     "config_changes",
+    "config_from_record",
     "recorded_config",
 ]
 
@@ -107,9 +110,27 @@ def recorded_config(run_dir: Path) -> EvolutionConfig:
             raise RunDirError(f"read program database {path}: {exc}") from exc
     if not isinstance(stored, dict):
         raise RunDirError(f"resume run: no recorded run in {run_dir} ({path} records none)")
-    return config_from_mapping(
-        {"apiVersion": API_VERSION, "kind": KIND, **stored}, source=f"{path} (recorded config)"
-    )
+    return config_from_record(stored, f"{path} (recorded config)")
+
+
+SIMULATION_BEFORE_THE_OPTION = {"backoff_max_s": 300.0}
+"""The simulator options of a run recorded before ``evaluator.simulation`` existed: the
+simulator's defaults then (its backoff cap was 300 s; it is kube-scheduler's 10 s now)."""
+
+
+def config_from_record(stored: Mapping[str, Any], source: str) -> EvolutionConfig:
+    """The configuration a run recorded (its ``config`` meta entry), as it ran: a run
+    recorded before ``evaluator.simulation`` existed gets
+    :data:`SIMULATION_BEFORE_THE_OPTION`, not today's defaults.
+
+    Raises:
+        ConfigError: when the recorded configuration is no longer valid.
+    """
+    data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": KIND, **stored}
+    evaluator = data.get("evaluator")
+    if isinstance(evaluator, Mapping) and "simulation" not in evaluator:
+        data["evaluator"] = {**evaluator, "simulation": SIMULATION_BEFORE_THE_OPTION}
+    return config_from_mapping(data, source=source)
 
 
 def config_changes(recorded: EvolutionConfig, requested: EvolutionConfig) -> list[str]:

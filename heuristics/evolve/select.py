@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from heuristics.evolve.config import API_VERSION, KIND, EvolutionConfig, config_from_mapping
+from heuristics.evolve.config import EvolutionConfig
 from heuristics.evolve.database import Program, rank
 from heuristics.evolve.engine import sandbox_limits
 from heuristics.evolve.evaluator import Evaluator
 from heuristics.evolve.executor import LocalExecutor
+from heuristics.evolve.run_dir import config_changes, config_from_record
 from heuristics.evolve.run_record import RunDirError, load_run
 
 __all__ = ["Choice", "select"]
@@ -62,7 +63,8 @@ def _best_distinct(programs: Sequence[Program], top: int) -> list[Program]:
 
 
 def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> list[Choice]:
-    """Every candidate of ``run_dirs``, best validation score first (failures last).
+    """Every candidate of ``run_dirs``, best validation score first (failures last). A run
+    directory named twice (say by ``runs/a runs/*``) counts once.
 
     Raises:
         RunDirError: a run directory that cannot be read or has no recorded config.
@@ -75,17 +77,21 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
         raise ValueError(f"select: workers: expected >= 1, got {workers}")
     candidates: list[tuple[Path, Program]] = []
     configs: list[EvolutionConfig] = []
-    for run_dir in map(Path, run_dirs):
+    unique: dict[Path, Path] = {}
+    for named in map(Path, run_dirs):
+        unique.setdefault(named.resolve(), named)
+    for run_dir in unique.values():
         record = load_run(run_dir)
         recorded = record.meta.get("config")
         if not isinstance(recorded, dict):
             raise RunDirError(f"run directory {run_dir}: no recorded config to validate with")
-        config = config_from_mapping({"apiVersion": API_VERSION, "kind": KIND, **recorded},
-                                     source=f"{run_dir}: recorded config")  # fmt: skip
+        config = config_from_record(recorded, f"{run_dir}: recorded config")
         if configs and config.evaluator != configs[0].evaluator:
+            differ = [c for c in config_changes(configs[0], config) if c.startswith("evaluator.")]
             raise ValueError(
                 f"select: {run_dir} evaluates differently from {Path(run_dirs[0])} "
-                "(evaluator settings differ): its validation scores would not compare"
+                "(evaluator settings differ): its validation scores would not compare; "
+                "differing: " + "; ".join(differ)
             )
         configs.append(config)
         candidates += [(run_dir, p) for p in _best_distinct(record.programs, top)]
