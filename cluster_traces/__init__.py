@@ -13,6 +13,7 @@ extender. The public modules:
 * loaders: ``alibaba_gpu``, ``alibaba_v2017``, ``inventories`` (v2018, PAI v2020, spot v2026),
   ``google``, ``azure``, ``philly``, ``binpack``.
 * ``fetch`` and ``summary``: what ``binforge traces fetch`` and ``info`` use.
+* ``strict_yaml``: YAML that refuses a key given twice (binforge's own config files).
 
 See docs/traces.md for units, assumptions, licences and citations.
 """

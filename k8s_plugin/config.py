@@ -20,6 +20,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from cluster_traces.strict_yaml import safe_load
+
 __all__ = [
     "API_VERSION",
     "KIND",
@@ -264,12 +266,12 @@ def load_config(path: str | Path) -> ExtenderConfig:
     """The config in a versioned YAML/JSON file.
 
     Raises:
-        ConfigError: when the file is missing, not YAML, has the wrong apiVersion/kind, or
-            holds invalid fields (all listed).
+        ConfigError: when the file is missing, not YAML, has a key twice in one mapping,
+            has the wrong apiVersion/kind, or holds invalid fields (all listed).
     """
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"read extender config {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

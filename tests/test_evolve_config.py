@@ -52,6 +52,34 @@ def test_a_yaml_file_overrides_any_subset(tmp_path: Path) -> None:
     assert config.budget.samples == 10 and config.budget.time_s is None
 
 
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    """PyYAML alone would keep the second ``train`` and run another experiment."""
+    path = tmp_path / "evolve.yaml"
+    path.write_text(
+        f"apiVersion: {API_VERSION}\nkind: {KIND}\n"
+        "evaluator:\n"
+        "  train: [{name: 'weibull:200'}]\n"
+        "  objective: auto\n"
+        "  train: [{name: 'weibull:500'}]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "found the key 'train' again (first on line 4)" in message
+    assert "line 6" in message and str(path) in message
+
+
+def test_yaml_merge_keys_still_merge(tmp_path: Path) -> None:
+    path = tmp_path / "evolve.yaml"
+    path.write_text(
+        f"apiVersion: {API_VERSION}\nkind: {KIND}\n"
+        "gemini: &llm {temperature: 0.3, timeout_s: 20}\n"
+        "openai: {<<: *llm, timeout_s: 30}\n"
+    )
+    config = load_config(path)
+    assert (config.openai.temperature, config.openai.timeout_s) == (0.3, 30.0)
+
+
 def test_every_error_is_reported_at_once_with_its_field_path() -> None:
     with pytest.raises(ConfigError) as caught:
         config_from_mapping(

@@ -33,6 +33,18 @@ def test_a_versioned_file_sets_fields_by_camel_case_name(tmp_path: Path) -> None
     assert config.extended_resources == ("example.com/fpga",)
 
 
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "extender.yaml"
+    path.write_text(
+        "apiVersion: binforge.dev/v1alpha1\nkind: ExtenderConfig\nmode: score\nmode: filter\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert f"parse extender config {path}" in message
+    assert "found the key 'mode' again (first on line 3)" in message and "line 4" in message
+
+
 def test_wrong_api_version_and_kind_are_both_reported(tmp_path: Path) -> None:
     path = tmp_path / "extender.yaml"
     path.write_text("apiVersion: v1\nkind: Pod\n")

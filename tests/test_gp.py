@@ -6,7 +6,10 @@ import ast
 import asyncio
 import random
 
+import pytest
+
 from cluster_traces.scenarios import load_scenario
+from heuristics.contract import HeuristicError
 from heuristics.evolve.config import EvolutionConfig, GPConfig
 from heuristics.evolve.gp import GATES, mutate_source
 from heuristics.evolve.proposer import Parent, ProposalRequest, create
@@ -159,3 +162,27 @@ def test_gate_share_multiplies_inserted_features_by_a_cluster_or_pod_condition()
     scenario = load_scenario("synthetic")  # GPU nodes and pods: every gate is evaluated
     for child in gated[:5]:
         assert len(simulate(scenario, compile_heuristic(child), seed=0).placements) > 100
+
+
+def _shape_failures(config: GPConfig, crossover: bool) -> int:
+    """Children of FGD (grafted from kube-default in a crossover) that raise a numpy shape
+    error on the synthetic GPU cluster."""
+    scenario = load_scenario("synthetic")
+    parents = [SEED_SOURCES["fgd"], SEED_SOURCES["kube-default"]]
+    failures = 0
+    for seed in range(40):
+        child = mutate_source(parents, random.Random(seed), config, crossover=crossover)
+        try:
+            simulate(scenario, compile_heuristic(child), seed=0)
+        except HeuristicError as exc:
+            failures += any(word in str(exc) for word in ("broadcast", "axis", "indices"))
+    return failures
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # loose children subscript a number
+def test_shape_safe_operators_do_not_break_the_shapes_of_fgds_per_gpu_arrays() -> None:
+    loose = GPConfig(max_nodes=900, keep_structure=True, blend_rate=0.0)
+    safe = GPConfig(max_nodes=900, keep_structure=True, blend_rate=0.0, shape_safe=True)
+    for crossover in (False, True):
+        assert _shape_failures(loose, crossover) >= 3  # without it, some children break
+        assert _shape_failures(safe, crossover) == 0

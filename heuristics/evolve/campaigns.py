@@ -29,6 +29,7 @@ import numpy as np
 
 from cluster_traces.model import Scenario
 from cluster_traces.scenarios import keep_nodes, load_scenario
+from cluster_traces.strict_yaml import safe_load
 from heuristics.evolve.config import ScenarioRef, load_config
 from heuristics.evolve.objectives import objective_value
 from heuristics.registry import resolve
@@ -339,9 +340,7 @@ def campaign_config(campaign: Campaign, directory: Path = CAMPAIGNS_DIR) -> Path
 def _options_set(path: Path) -> dict[str, Any]:
     """The simulator options a campaign config sets itself (``evaluator.simulation``), as
     written: a table then names them whatever the simulator's defaults become."""
-    import yaml
-
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = safe_load(path.read_text(encoding="utf-8")) or {}
     evaluator = document.get("evaluator") or {}
     return dict(evaluator.get("simulation") or {})
 

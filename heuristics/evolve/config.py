@@ -164,6 +164,11 @@ class GPConfig:
             (``axis=``, slices, arguments of ``len``, ``int`` and array constructors):
             changing them only ever breaks a child. False keeps the first campaigns'
             behaviour, so their recorded runs replay exactly.
+        shape_safe: insert features and grafts only where the value is one number per
+            node (or a scalar): never into an expression over per-GPU or per-shape
+            arrays (``nodes.gpu_free_milli``, ``ctx.shape_*``, names computed from them,
+            ``[:, None]`` and ``axis=``), never in place of a subscripted array, and never
+            a donor's loop variable. False keeps the earlier searches' behaviour.
     """
 
     crossover_rate: float = 0.3
@@ -174,6 +179,7 @@ class GPConfig:
     score_feature_share: float = 0.0
     gate_share: float = 0.0
     keep_structure: bool = False
+    shape_safe: bool = False
 
 
 @dataclass(frozen=True)
@@ -394,12 +400,15 @@ def load_config(path: str | Path) -> EvolutionConfig:
     """Read a YAML configuration file.
 
     Raises:
-        ConfigError: the file is unreadable, not YAML, or has invalid fields (all listed).
+        ConfigError: the file is unreadable, not YAML, has a key twice in one mapping, or
+            has invalid fields (all listed).
     """
     import yaml
 
+    from cluster_traces.strict_yaml import safe_load
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = safe_load(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         line = exc.object.count(b"\n", 0, exc.start) + 1
         bad = exc.object[exc.start : exc.end]

@@ -16,6 +16,10 @@ expression of the second parent into the first. The changes:
   a square or ``np.minimum``/``np.maximum`` with a feature;
 * ``crossover``: replace an expression by one taken from the second parent.
 
+With ``gp.shape_safe``, ``subtree``, ``feature``, ``wrap`` and ``crossover`` only touch
+expressions worth one number per node (or a scalar): not code over per-GPU or per-shape
+arrays, such as FGD's, where a per-node term breaks numpy's broadcasting.
+
 Every child returns through one guard, ``np.nan_to_num(E * np.ones(len(nodes)), ...)``,
 so a scalar expression still scores every node and a division by zero ranks a node
 last instead of failing. Randomness comes only from the request's seed: the same request
@@ -91,6 +95,7 @@ _WRAPS = (
 )
 _MODULE_NAMES = frozenset({"np", "math", "nodes", "pod", "ctx"})
 _SHAPE_FUNCTIONS = frozenset({"zeros", "ones", "full", "empty", "arange", "reshape"})
+_GPU_MATRIX = ("nodes", "gpu_free_milli")  # (nodes x GPUs); every ctx.shape_* is per shape
 
 
 @dataclass
@@ -130,7 +135,7 @@ def mutate_source(
         if donor is not None:
             blend = config.blend_rate > 0 and rng.random() < config.blend_rate
             if not (blend and _blend(tree, donor, rng)):
-                _crossover(tree, donor, rng)
+                _crossover(tree, donor, rng, config.shape_safe)
         for _ in range(1 + (0 if donor is not None else rng.randrange(config.mutations_max))):
             _mutate(tree, rng, config)
         _set_docstring(tree, "crossover" if donor is not None else "mutation")
@@ -309,6 +314,8 @@ def _mutate(tree: ast.Module, rng: random.Random, config: GPConfig) -> None:
         kind = "feature"
     if fixed:
         sites = [s for s in sites if id(_get(s)) not in fixed] or sites
+    if config.shape_safe:
+        sites = _per_node(tree, sites) or sites
     whole = kind == "feature" and config.score_feature_share > 0
     if whole and rng.random() < config.score_feature_share:
         # the whole returned score: the left operand of a guard's ``E * np.ones(...)``
@@ -350,6 +357,83 @@ def _structural(tree: ast.Module) -> set[int]:
     return fixed
 
 
+def _bound_names(tree: ast.Module) -> set[str]:
+    """Every name ``score`` binds: assignments, loop and comprehension targets."""
+    names: set[str] = set()
+    for node in ast.walk(_score_function(tree)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.comprehension):
+            targets = [node.target]
+        names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+def _wide_input(node: ast.AST) -> bool:
+    """``ctx.<anything>`` (per shape) or ``nodes.gpu_free_milli`` (nodes x GPUs)."""
+    if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+        return False
+    return node.value.id == "ctx" or (node.value.id, node.attr) == _GPU_MATRIX
+
+
+def _wide(expr: ast.AST, wide_names: set[str]) -> bool:
+    """Whether ``expr`` may be an array of another shape than one value per node: it
+    reads per-GPU or per-shape inputs, a name computed from them, or reshapes."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id in wide_names:
+            return True
+        if _wide_input(node):
+            return True
+        if isinstance(node, ast.keyword) and node.arg == "axis":
+            return True
+        if isinstance(node, ast.Subscript) and any(
+            isinstance(n, ast.Constant) and n.value is None for n in ast.walk(node.slice)
+        ):
+            return True
+    return False
+
+
+def _per_node(
+    tree: ast.Module, sites: list[tuple[ast.AST, str, int | None]]
+) -> list[tuple[ast.AST, str, int | None]]:
+    """The sites whose value is one number per node or a scalar (``gp.shape_safe``): not in
+    a statement that computes a wide array, not wide themselves, not the array of a
+    subscript."""
+    function = _score_function(tree)
+    wide_names: set[str] = set()
+    while True:  # names computed from wide inputs, to a fixed point
+        grown = set(wide_names)
+        for node in ast.walk(function):
+            value: ast.AST | None = None
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                value, targets = node.value, list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.For):
+                value, targets = (
+                    (node.value if isinstance(node, ast.AugAssign) else node.iter),
+                    [node.target],
+                )
+            if value is not None and _wide(value, grown):
+                grown.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        if grown == wide_names:
+            break
+        wide_names = grown
+    inside_wide: set[int] = set()  # statements that compute or write into a wide array
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if _wide(node.value, wide_names) or any(_wide(t, wide_names) for t in targets):
+                inside_wide.update(id(n) for n in (node, *ast.walk(node.value)))
+    return [
+        site
+        for site in sites
+        if id(site[0]) not in inside_wide
+        and not (isinstance(site[0], ast.Subscript) and site[1] == "value")
+        and not _wide(_get(site), wide_names)
+    ]
+
+
 def _guard_heads(tree: ast.Module) -> set[int]:
     """Ids of the ``E * np.ones(len(nodes))`` products the guards of ``score`` wrap (their
     operator must stay, and their left operand is the whole returned score)."""
@@ -360,21 +444,30 @@ def _guard_heads(tree: ast.Module) -> set[int]:
     }
 
 
-def _crossover(tree: ast.Module, donor: ast.Module, rng: random.Random) -> None:
+def _crossover(
+    tree: ast.Module, donor: ast.Module, rng: random.Random, shape_safe: bool = False
+) -> None:
     donor_tree = _guarded(copy.deepcopy(donor))
-    pieces = [_get(s) for s in _sites(donor_tree)]
+    sites = _sites(donor_tree)
+    pieces = [_get(s) for s in (_per_node(donor_tree, sites) if shape_safe else sites)]
     targets = _sites(tree)
+    if shape_safe:
+        targets = _per_node(tree, targets)
     if not pieces or not targets:
         return
     # a donor's expression may name the donor's local variables: keep those that are
     # self-contained (only inputs, numpy and constants)
-    local = {
-        t.id
-        for n in ast.walk(donor_tree)
-        if isinstance(n, ast.Assign)
-        for t in n.targets
-        if isinstance(t, ast.Name)
-    }
+    local = (
+        _bound_names(donor_tree)
+        if shape_safe
+        else {
+            t.id
+            for n in ast.walk(donor_tree)
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+    )
     pieces = [
         p for p in pieces if not any(isinstance(n, ast.Name) and n.id in local for n in ast.walk(p))
     ]
