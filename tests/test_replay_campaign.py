@@ -65,6 +65,9 @@ def test_the_eighth_attempt_searched_and_is_tested_under_kube_schedulers_backoff
     assert config.evaluator.simulation == SimulationOptions()  # the simulator's default
     assert UPSTREAM.test == CAMPAIGN.test and UPSTREAM.guards == CAMPAIGN.guards
     assert UPSTREAM.baselines[:2] == ("kube-default", "replay-fgd-spread")
+    # the winner came from arm C, whose evaluator the campaign's tables must share
+    shape_safe = load_config(CAMPAIGNS_DIR / "replay-shape-safe.yaml")
+    assert shape_safe.evaluator == config.evaluator and shape_safe.gp.shape_safe
 
 
 def test_under_10_s_the_upstream_winner_strands_less_and_fails_fewer_pods_on_an_unseen_window(

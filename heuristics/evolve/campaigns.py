@@ -249,8 +249,9 @@ CAMPAIGNS: tuple[Campaign, ...] = (
     _replay(
         name="replay-upstream",
         # eighth attempt, under kube-scheduler's 10 s backoff cap (the config's
-        # evaluator.simulation): search seed 3's program #248, level first on validation
-        # among the five best distinct programs of six searches (docs/results.md)
+        # evaluator.simulation): arm C (replay-shape-safe.yaml, the same evaluator) search
+        # seed 5's program #390, first on validation among the five best distinct
+        # programs of six searches (docs/results.md)
         winner="replay-upstream",
         # replay-fgd-spread: the winner searched and chosen under the old 300 s cap
         baselines=("kube-default", "replay-fgd-spread", *_PACKERS),
