@@ -7,7 +7,7 @@ campaign tables); trace files are CSV or JSON, not YAML.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import yaml
@@ -19,7 +19,9 @@ class _StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses duplicate keys."""
 
 
-def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+    """Build the mapping in two steps, as PyYAML's own constructor does (so a mapping may
+    hold an alias of itself), after checking its keys."""
     first: dict[Hashable, int] = {}
     for key_node, _ in node.value:
         if key_node.tag == "tag:yaml.org,2002:merge":
@@ -36,7 +38,9 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
                 key_node.start_mark,
             )
         first[key] = line
-    return loader.construct_mapping(node, deep=True)
+    data: dict[Any, Any] = {}
+    yield data
+    data.update(loader.construct_mapping(node))
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)

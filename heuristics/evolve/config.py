@@ -164,11 +164,12 @@ class GPConfig:
             (``axis=``, slices, arguments of ``len``, ``int`` and array constructors):
             changing them only ever breaks a child. False keeps the first campaigns'
             behaviour, so their recorded runs replay exactly.
-        shape_safe: insert features and grafts only where the value is one number per
-            node (or a scalar): never into an expression over per-GPU or per-shape
-            arrays (``nodes.gpu_free_milli``, ``ctx.shape_*``, names computed from them,
-            ``[:, None]`` and ``axis=``), never in place of a subscripted array, and never
-            a donor's loop variable. False keeps the earlier searches' behaviour.
+        shape_safe: keep feature insertions and grafts out of per-GPU and per-shape code:
+            no site in an assignment computing or writing an array from
+            ``nodes.gpu_free_milli``, any ``ctx.*``, names computed from them, ``[:, None]``
+            or ``axis=``; no site that reads one; never a subscripted array; never a
+            donor's loop variable (gaps: ``docs/evolve.md``). False keeps the earlier
+            searches' behaviour.
     """
 
     crossover_rate: float = 0.3

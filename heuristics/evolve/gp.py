@@ -379,7 +379,8 @@ def _wide_input(node: ast.AST) -> bool:
 
 def _wide(expr: ast.AST, wide_names: set[str]) -> bool:
     """Whether ``expr`` may be an array of another shape than one value per node: it
-    reads per-GPU or per-shape inputs, a name computed from them, or reshapes."""
+    reads ``ctx`` or the per-GPU matrix, a name computed from them, indexes with ``None``
+    or passes ``axis=`` (other reshapes, such as ``.reshape`` or ``.T``, go unseen)."""
     for node in ast.walk(expr):
         if isinstance(node, ast.Name) and node.id in wide_names:
             return True
