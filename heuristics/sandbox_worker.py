@@ -200,12 +200,13 @@ def _simulate(heuristic: Heuristic, task: Mapping[str, Any]) -> dict[str, Any]:
     metrics: dict[str, dict[str, float]] = {}
     protocols: dict[str, str] = {}
     signature = hashlib.blake2b(digest_size=8)
+    options = _options(task)
     started = time.perf_counter()
     for ref in task["scenarios"]:
         scenario = _scenario(ref, task.get("data_dir"))
         runs = []
         for seed in ref["seeds"]:
-            result = simulate(scenario, heuristic, seed=int(seed), **_options(task))
+            result = simulate(scenario, heuristic, seed=int(seed), **options)
             runs.append(result.metrics)
             signature.update(np.ascontiguousarray(result.placements).tobytes())
         keys = set.intersection(*(set(r) for r in runs))
