@@ -59,9 +59,10 @@ def parse_duration(text: str) -> float:
 
 
 _SIMULATION_HINT = (
-    "\n(evaluator.simulation: a run recorded before that option existed ran with the"
-    " simulator's defaults of then, among them backoff_max_s 300; resume it without --config,"
-    " or set evaluator.simulation in the config to what the run recorded)"
+    "\n(evaluator.simulation: a run recorded before an option existed ran with the"
+    " simulator's behaviour of then: backoff_max_s 300, pop_from_backoff false, queue_order"
+    " arrival, for each option the record lacks; resume it without --config, or set"
+    " evaluator.simulation in the config to what the run recorded)"
 )
 
 

@@ -4,11 +4,15 @@ Processes and events:
 
 * ``arrivals``: each pod joins the pending queue at its ``arrival_s`` and wakes the scheduler.
 * ``scheduler``: on each wake, tries the pending pods in order (higher priority first,
-  then arrival order). A pod that fits nowhere backs off: it is retried only after
-  capacity was freed (a departure or a node joining) *and* its backoff expired; the
-  backoff starts at ``backoff_initial_s`` and doubles up to ``backoff_max_s`` (as
-  kube-scheduler's backoff queue). A pod never placed ``pending_timeout_s`` after its
-  arrival has failed; a pod evicted by a node removal waits without a deadline. Pods that fit no node of the empty cluster fail at once.
+  then the time each last joined the queue: its arrival or its last failed attempt, as
+  kube-scheduler's ``PrioritySort``; ``queue_order="arrival"``: arrival). A pod that fits
+  nowhere backs off: it is retried only after capacity was freed (a departure or a node
+  joining); the backoff starts at ``backoff_initial_s`` and doubles up to
+  ``backoff_max_s``. As kube-scheduler (``SchedulerPopFromBackoffQ``, on since 1.33), a
+  pod still backing off is tried as soon as no due pod is left, soonest expiry first;
+  with ``pop_from_backoff=False`` it waits for its backoff to end. A pod never placed
+  ``pending_timeout_s`` after its arrival has failed; a pod evicted by a node removal
+  waits without a deadline. Pods that fit no node of the empty cluster fail at once.
 * departures: a placed pod runs for ``departure_s - arrival_s`` seconds (its trace
   lifetime; NaN: forever) and then frees its node.
 * ``node_events``: nodes join and leave at the cluster's event times; a leaving node's pods
@@ -22,7 +26,9 @@ Several wakes at one instant are merged into one scheduling round.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import itertools
+import math
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +63,7 @@ class _Waiting:
     """A pod in the pending queue."""
 
     index: int
+    queued: int  # when it last joined the queue (arrival or a failed attempt), as a count
     ready_at: float
     backoff_s: float
     tried_epoch: int = -1
@@ -86,6 +93,9 @@ class _Run:
     wake: simpy.Event | None = None
     timer_at: float = np.inf
     autoscaler: Autoscaler | None = None
+    queue_clock: Iterator[int] = field(default_factory=itertools.count)
+    failed_shapes: set[int] = field(default_factory=set)  # this round's, by pod identity
+    no_room: list[Pod] = field(default_factory=list)  # this round's, for the autoscaler
 
     def signal(self) -> None:
         """Wake the scheduler (once per instant, however many wakes arrive)."""
@@ -122,14 +132,21 @@ class _Run:
             timer.callbacks.append(lambda _event: self.depart(index, generation))
 
     def round(self) -> None:
-        """Try every pending pod that is due; collect timeouts; arm the backoff timer."""
+        """Try every pending pod that is due, then (``pop_from_backoff``) every pod whose
+        backoff has not ended but for which capacity was freed; collect timeouts; arm the
+        backoff timer."""
         now = self.env.now
         timeout = self.options.pending_timeout_s
-        failed_shapes: set[int] = set()
-        no_room: list[Pod] = []
+        by_arrival = self.options.queue_order == "arrival"
+        self.failed_shapes.clear()
+        self.no_room = []
         next_ready = np.inf
-        order = sorted(self.pending, key=lambda i: (-self.priority[i], self.arrival_s[i], i))
-        for index in order:
+        backing_off: list[int] = []
+
+        def queued(i: int) -> float:
+            return float(self.arrival_s[i]) if by_arrival else self.pending[i].queued
+
+        for index in sorted(self.pending, key=lambda i: (-self.priority[i], queued(i), i)):
             waiting = self.pending[index]
             if now - self.arrival_s[index] >= timeout and np.isnan(self.placed_at[index]):
                 del self.pending[index]
@@ -137,28 +154,54 @@ class _Run:
                 continue
             if waiting.tried_epoch >= self.freed_epoch:
                 continue  # nothing was freed since its last try
-            if waiting.ready_at > now:
+            if self._backing_off(waiting):
+                backing_off.append(index)
                 next_ready = min(next_ready, waiting.ready_at)
                 continue
-            pod = self.pods[index]
-            # An equal pod failed this round and capacity only shrank since: skip the call.
-            allocation = None if id(pod) in failed_shapes else self.placer.place(pod, index)
-            if allocation is None:
-                if self.placer.last_had_no_room or id(pod) in failed_shapes:
-                    no_room.append(pod)
-                failed_shapes.add(id(pod))
-                waiting.tried_epoch = self.freed_epoch
-                waiting.ready_at = now + waiting.backoff_s
-                waiting.backoff_s = min(2 * waiting.backoff_s, self.options.backoff_max_s)
-                continue
-            del self.pending[index]
-            self.start(index, allocation)
-        if self.autoscaler is not None and no_room:
-            self.autoscaler.scale_up(no_room)
+            self._try(index)
+        if self.options.pop_from_backoff and backing_off:
+            # kube-scheduler pops its backoff queue once its active queue is empty: soonest
+            # expiry (in 1 s windows) first, then the active queue's order.
+            for index in sorted(
+                backing_off,
+                key=lambda i: (np.floor(self.pending[i].ready_at), -self.priority[i], queued(i), i),
+            ):
+                self._try(index)
+            next_ready = np.inf  # every pod that capacity was freed for has been tried
+        if self.autoscaler is not None and self.no_room:
+            self.autoscaler.scale_up(self.no_room)
         if next_ready < self.timer_at:
             self.timer_at = next_ready
             timer = self.env.timeout(next_ready - now)
             timer.callbacks.append(lambda _event: self._timer_fired())
+
+    def _backing_off(self, waiting: _Waiting) -> bool:
+        if waiting.tried_epoch < 0:
+            return False  # never tried since it joined the queue: no backoff
+        if self.options.pop_from_backoff:
+            # kube-scheduler then truncates both times to its 1 s ordering window: a pod
+            # is due only from the window after the one its backoff ends in
+            return math.floor(waiting.ready_at) >= math.floor(self.env.now)
+        return waiting.ready_at > self.env.now
+
+    def _try(self, index: int) -> None:
+        """One scheduling attempt of a pending pod in this round."""
+        now = self.env.now
+        waiting = self.pending[index]
+        pod = self.pods[index]
+        # An equal pod failed this round and capacity only shrank since: skip the call.
+        allocation = None if id(pod) in self.failed_shapes else self.placer.place(pod, index)
+        if allocation is None:
+            if self.placer.last_had_no_room or id(pod) in self.failed_shapes:
+                self.no_room.append(pod)
+            self.failed_shapes.add(id(pod))
+            waiting.tried_epoch = self.freed_epoch
+            waiting.queued = next(self.queue_clock)
+            waiting.ready_at = now + waiting.backoff_s
+            waiting.backoff_s = min(2 * waiting.backoff_s, self.options.backoff_max_s)
+            return
+        del self.pending[index]
+        self.start(index, allocation)
 
     def _timer_fired(self) -> None:
         # Pods skipped for backoff still have tried_epoch < freed_epoch: they retry now.
@@ -166,7 +209,9 @@ class _Run:
         self.signal()
 
     def enqueue(self, index: int) -> None:
-        self.pending[index] = _Waiting(index, self.env.now, self.options.backoff_initial_s)
+        now = self.env.now
+        waiting = _Waiting(index, next(self.queue_clock), now, self.options.backoff_initial_s)
+        self.pending[index] = waiting
         self.signal()
 
     def evict(self, node: int) -> None:

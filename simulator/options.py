@@ -10,6 +10,7 @@ from cluster_traces.model import Seconds
 __all__ = ["SimulationOptions"]
 
 OnError = Literal["raise", "count"]
+QueueOrder = Literal["last_attempt", "arrival"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,13 @@ class SimulationOptions:
         backoff_initial_s: replay: first retry delay of an unschedulable pod (doubles each try).
         backoff_max_s: replay: longest retry delay.
         pending_timeout_s: replay: a pod still unplaced this long after arriving has failed.
+        pop_from_backoff: replay: once no pod is due, pods whose backoff has not ended but
+            for which capacity was freed are tried at once, soonest expiry first
+            (kube-scheduler's ``SchedulerPopFromBackoffQ``, on by default since 1.33);
+            ``False``: they wait for their backoff to end.
+        queue_order: replay: within a priority, ``"last_attempt"`` tries pods in the order
+            they last joined the queue: arrival, or the end of their last failed attempt
+            (kube-scheduler's ``PrioritySort``); ``"arrival"`` tries them by arrival.
         node_template: elastic on a cluster: index of the cluster node whose shape new nodes
             take (-1: the most common node shape).
         max_nodes: elastic on a cluster: cap on nodes the autoscaler may open (0: one per pod).
@@ -39,6 +47,8 @@ class SimulationOptions:
     backoff_initial_s: Seconds = 1.0
     backoff_max_s: Seconds = 10.0
     pending_timeout_s: Seconds = 3600.0
+    pop_from_backoff: bool = True
+    queue_order: QueueOrder = "last_attempt"
     node_template: int = -1
     max_nodes: int = 0
     provision_delay_s: Seconds = 0.0
@@ -58,6 +68,14 @@ class SimulationOptions:
             problems.append(
                 "backoff_initial_s, backoff_max_s: expected 0 < initial <= max, got "
                 f"{self.backoff_initial_s}, {self.backoff_max_s}"
+            )
+        if not isinstance(self.pop_from_backoff, bool):
+            problems.append(
+                f"pop_from_backoff: expected true or false, got {self.pop_from_backoff!r}"
+            )
+        if self.queue_order not in ("last_attempt", "arrival"):
+            problems.append(
+                f"queue_order: expected 'last_attempt' or 'arrival', got {self.queue_order!r}"
             )
         if not self.pending_timeout_s >= 0:
             problems.append(f"pending_timeout_s: expected >= 0, got {self.pending_timeout_s}")
@@ -108,6 +126,11 @@ class SimulationOptions:
         default = known[name].default  # every option has a plain default: its type
         if isinstance(default, str):
             return name, raw
+        if isinstance(default, bool):
+            truth = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
+            if truth is None:
+                raise ValueError(f"{text!r}: {name}: expected true or false, got {raw!r}")
+            return name, truth
         kind = float if isinstance(default, float) else int
         try:
             return name, kind(raw)

@@ -167,11 +167,12 @@ def test_a_resumed_run_refuses_a_changed_config_naming_each_changed_field(
     assert (run_dir / "programs.sqlite").read_bytes() == before
 
 
-def test_a_run_recorded_before_evaluator_simulation_resumes_with_its_old_backoff_cap(
+def test_a_run_recorded_before_evaluator_simulation_resumes_with_its_old_queue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Such a run ran with the simulator's defaults of then (a 300 s backoff cap):
-    resumed with a config that says nothing of it, it is refused, with what to do."""
+    """Such a run ran with the simulator's defaults of then (a 300 s backoff cap, no
+    popping from backoff, arrival order): resumed with a config that says nothing of it,
+    it is refused, with what to do."""
     import json
     import sqlite3
 
@@ -189,8 +190,10 @@ def test_a_run_recorded_before_evaluator_simulation_resumes_with_its_old_backoff
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "  evaluator.simulation.backoff_max_s: 300.0 -> 10.0\n" in err
+    assert "  evaluator.simulation.pop_from_backoff: False -> True\n" in err
     assert "resume it without --config, or set evaluator.simulation" in err
-    pinned = TINY.replace("evaluator:\n", "evaluator:\n  simulation: {backoff_max_s: 300}\n")
+    then = "{backoff_max_s: 300, pop_from_backoff: false, queue_order: arrival}"
+    pinned = TINY.replace("evaluator:\n", f"evaluator:\n  simulation: {then}\n")
     config.write_text(pinned)
     main(argv)  # this stand-in run has no programs to go on from: only the check matters
     err = capsys.readouterr().err

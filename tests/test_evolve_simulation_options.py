@@ -30,12 +30,13 @@ from heuristics.evolve.seeds import SEED_SOURCES
 from heuristics.registry import resolve
 from simulator import SimulationOptions, simulate
 
-# On this window kube-default fails 2 pods under kube-scheduler's 10 s backoff cap (the
-# simulator's default) and 11 under the 300 s cap campaign 3's first attempts ran with:
-# the options visibly change the outcome.
+# On this window kube-default fails 12 pods under kube-scheduler's queue (the simulator's
+# defaults) and 11 under the queue campaign 3's first attempts ran with (a 300 s backoff
+# cap, no popping from backoff, arrival order): the options visibly change the outcome.
 WINDOW = "alibaba-gpu-v2023:loaded-0"
 UPSTREAM = SimulationOptions()
-LONG_CAP = SimulationOptions(backoff_max_s=300.0)
+FIRST = {"backoff_max_s": 300.0, "pop_from_backoff": False, "queue_order": "arrival"}
+LONG_CAP = SimulationOptions(**FIRST)  # type: ignore[arg-type]
 
 
 def _config(evaluator: dict[str, object]) -> EvolutionConfig:
@@ -43,10 +44,11 @@ def _config(evaluator: dict[str, object]) -> EvolutionConfig:
 
 
 def test_a_config_sets_the_simulator_options_of_its_evaluations() -> None:
-    config = _config({"simulation": {"backoff_max_s": 300}})
+    config = _config({"simulation": FIRST})
     assert config.evaluator.simulation == LONG_CAP
     assert _config({}).evaluator.simulation == UPSTREAM
     assert UPSTREAM.backoff_max_s == 10.0  # kube-scheduler's podMaxBackoffSeconds
+    assert UPSTREAM.pop_from_backoff and UPSTREAM.queue_order == "last_attempt"
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,8 @@ def test_a_config_sets_the_simulator_options_of_its_evaluations() -> None:
         ({"backoff_max_s": "10s"}, "evaluator.simulation.backoff_max_s: expected float, got '10s'"),
         ({"backoff_max_s": 0.5}, "evaluator.simulation: simulation options: backoff_initial_s"),
         ({"on_heuristic_error": "ignore"}, "evaluator.simulation.on_heuristic_error: expected one"),
+        ({"pop_from_backoff": "yes"}, "evaluator.simulation.pop_from_backoff: expected bool"),
+        ({"queue_order": "fifo"}, "evaluator.simulation.queue_order: expected one"),
     ],
 )
 def test_a_bad_simulator_option_is_named_by_its_field_path(
@@ -71,16 +75,29 @@ def test_a_run_resumed_with_other_simulator_options_is_a_changed_run() -> None:
     recorded = EvolutionConfig()
     requested = replace(recorded, evaluator=replace(recorded.evaluator, simulation=LONG_CAP))
     assert config_changes(recorded, requested) == [
-        "evaluator.simulation.backoff_max_s: 10.0 -> 300.0"
+        "evaluator.simulation.backoff_max_s: 10.0 -> 300.0",
+        "evaluator.simulation.pop_from_backoff: True -> False",
+        "evaluator.simulation.queue_order: 'last_attempt' -> 'arrival'",
     ]
 
 
-def test_a_run_recorded_before_the_option_keeps_the_300_s_cap_it_ran_with() -> None:
+def test_a_run_recorded_before_the_option_keeps_the_queue_it_ran_with() -> None:
     stored = asdict(EvolutionConfig())
     del stored["evaluator"]["simulation"]
     assert config_from_record(stored, "old run").evaluator.simulation == LONG_CAP
     assert config_from_record(asdict(EvolutionConfig()), "new run").evaluator.simulation == (
         UPSTREAM
+    )
+
+
+def test_a_run_recorded_before_the_queue_options_keeps_its_cap_and_its_old_queue() -> None:
+    # campaign 3's eighth attempt recorded a 10 s cap, before pop_from_backoff and
+    # queue_order existed
+    stored = asdict(EvolutionConfig())
+    del stored["evaluator"]["simulation"]["pop_from_backoff"]
+    del stored["evaluator"]["simulation"]["queue_order"]
+    assert config_from_record(stored, "eighth attempt").evaluator.simulation == (
+        SimulationOptions(pop_from_backoff=False, queue_order="arrival")
     )
 
 
@@ -118,15 +135,15 @@ def test_make_results_simulates_with_the_options_it_is_given(trace_dir: Path) ->
     names = ("pods_failed",)
     default = evaluate_metrics([scenario], "kube-default", (0,), names)["pods_failed"]
     longer = evaluate_metrics([scenario], "kube-default", (0,), names, LONG_CAP)["pods_failed"]
-    direct = simulate(scenario, resolve("kube-default"), seed=0, backoff_max_s=300)
+    direct = simulate(scenario, resolve("kube-default"), seed=0, **FIRST)  # type: ignore[arg-type]
     assert longer.value == direct.metrics["pods_failed"] != default.value
 
 
 def test_the_probe_records_its_decisions_under_the_same_options(trace_dir: Path) -> None:
     scenario = load_scenario(WINDOW, trace_dir, seed=0)
     default = recorded_decisions(scenario, 32)
-    longer = recorded_decisions(scenario, 32, options={"backoff_max_s": 300})
-    again = recorded_decisions(scenario, 32, options={"backoff_max_s": 300})
+    longer = recorded_decisions(scenario, 32, options=FIRST)
+    again = recorded_decisions(scenario, 32, options=FIRST)
     candidates = [[len(d.index) for d in decisions] for decisions in (default, longer, again)]
     assert candidates[0] != candidates[1] and candidates[1] == candidates[2]
 

@@ -1,16 +1,18 @@
 """Campaign 3 (time replay on loaded replays): the shipped winners load by name, pass the
 safety check, and on a window the searches never saw strand less than kube-default
-without failing more pods, each under the backoff cap it was searched with; both are
-registered for ``make results``."""
+without failing more pods, each under the queue it was searched or tested with (its
+config's ``evaluator.simulation``); all are registered for ``make results``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cluster_traces.scenarios import load_scenario
-from heuristics.evolve.campaigns import CAMPAIGNS, CAMPAIGNS_DIR, evaluate_metrics
+from heuristics.evolve.campaigns import CAMPAIGNS, CAMPAIGNS_DIR, Campaign, evaluate_metrics
 from heuristics.evolve.config import load_config
 from heuristics.registry import WINNERS_DIR, resolve
 from heuristics.safety import check_source
@@ -62,7 +64,10 @@ UPSTREAM = {campaign.name: campaign for campaign in CAMPAIGNS}["replay-upstream"
 def test_the_eighth_attempt_searched_and_is_tested_under_kube_schedulers_backoff_cap() -> None:
     config = load_config(CAMPAIGNS_DIR / "replay-upstream.yaml")
     assert config.evaluator.simulation.backoff_max_s == 10  # podMaxBackoffSeconds
-    assert config.evaluator.simulation == SimulationOptions()  # the simulator's default
+    # before the simulator popped from backoff and ordered by last attempt
+    assert config.evaluator.simulation == SimulationOptions(
+        pop_from_backoff=False, queue_order="arrival"
+    )
     assert UPSTREAM.test == CAMPAIGN.test and UPSTREAM.guards == CAMPAIGN.guards
     assert UPSTREAM.baselines[:2] == ("kube-default", "replay-fgd-spread")
     # the winner came from arm C, whose evaluator the campaign's tables must share
@@ -70,12 +75,32 @@ def test_the_eighth_attempt_searched_and_is_tested_under_kube_schedulers_backoff
     assert shape_safe.evaluator == config.evaluator and shape_safe.gp.shape_safe
 
 
-def test_under_10_s_the_upstream_winner_strands_less_and_fails_fewer_pods_on_an_unseen_window(
-    trace_dir: Path,
+KUBE_QUEUE = {campaign.name: campaign for campaign in CAMPAIGNS}["replay-kube-queue"]
+
+
+def test_the_ninth_attempt_searched_and_is_tested_under_kube_schedulers_queue() -> None:
+    config = load_config(CAMPAIGNS_DIR / "replay-kube-queue.yaml")
+    assert config.evaluator.simulation == SimulationOptions()  # the simulator's defaults
+    assert config.evaluator.simulation.pop_from_backoff
+    assert config.evaluator.simulation.queue_order == "last_attempt"
+    # its search started from the eighth attempt's winner, which nothing beat on validation
+    assert "replay-upstream" in config.seed_heuristics
+    assert KUBE_QUEUE.winner == UPSTREAM.winner == "replay-upstream"
+    assert KUBE_QUEUE.test == CAMPAIGN.test and KUBE_QUEUE.guards == CAMPAIGN.guards
+    eighth = load_config(CAMPAIGNS_DIR / "replay-shape-safe.yaml")
+    assert replace(config.evaluator, simulation=eighth.evaluator.simulation) == eighth.evaluator
+
+
+@pytest.mark.parametrize("campaign", [UPSTREAM, KUBE_QUEUE], ids=["10 s cap", "kube queue"])
+def test_the_upstream_winner_strands_less_and_fails_fewer_pods_on_an_unseen_window(
+    campaign: Campaign, trace_dir: Path
 ) -> None:
+    """Under each queue it was tested with: the eighth attempt's (10 s cap only) and
+    kube-scheduler's (the ninth's, the simulator's defaults)."""
     scenario = load_scenario("alibaba-gpu-v2023:loaded-4", seed=0)
     names = ("stranded_share_mean", "pods_failed")
-    ours = evaluate_metrics([scenario], UPSTREAM.winner, (0,), names)
-    kube = evaluate_metrics([scenario], "kube-default", (0,), names)
+    options = load_config(CAMPAIGNS_DIR / f"{campaign.name}.yaml").evaluator.simulation
+    ours = evaluate_metrics([scenario], campaign.winner, (0,), names, options)
+    kube = evaluate_metrics([scenario], "kube-default", (0,), names, options)
     assert ours["stranded_share_mean"].value < kube["stranded_share_mean"].value
     assert ours["pods_failed"].value < kube["pods_failed"].value

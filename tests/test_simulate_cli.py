@@ -10,7 +10,8 @@ import pytest
 
 from binforge.cli import main
 from cluster_traces.scenarios import load_scenario
-from heuristics.evolve.campaigns import evaluate_metrics
+from heuristics.evolve.campaigns import CAMPAIGNS_DIR, evaluate_metrics
+from heuristics.evolve.config import load_config
 from simulator import SimulationOptions
 
 NAN_HEURISTIC = """
@@ -152,24 +153,30 @@ def test_the_scenario_seed_picks_a_loaded_replays_node_subset_as_a_campaign_does
 
 
 @pytest.mark.traces
-def test_an_option_sets_the_backoff_cap_as_a_campaign_config_does(
+def test_options_set_the_queue_as_a_campaign_config_does(
     trace_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--option backoff_max_s=300`` is a campaign config's ``evaluator.simulation:
-    {backoff_max_s: 300}`` (campaign 3's first attempts); the JSON records the options."""
+    """``--option pop_from_backoff=false --option queue_order=arrival`` is campaign 3's
+    eighth attempt's ``evaluator.simulation``; the JSON records the options."""
     name = "alibaba-gpu-v2023:loaded-0"
     argv = ["simulate", "--scenario", name, "--policy", "kube-default"]
     argv += ["--trace-dir", str(trace_dir), "--json", "-"]
+    settings = ["--option", "pop_from_backoff=false", "--option", "queue_order=arrival"]
     failed = {}
-    for setting in ([], ["--option", "backoff_max_s=300"]):
+    for setting in ([], settings):
         status, out, _ = run([*argv, *setting], capsys)
         assert status == 0
         document = json.loads(out)
         failed[bool(setting)] = document["policies"]["kube-default"]["summary"]["pods_failed"]
-    assert document["options"] == {"on_heuristic_error": "raise", "backoff_max_s": 300.0}
+    assert document["options"] == {
+        "on_heuristic_error": "raise",
+        "pop_from_backoff": False,
+        "queue_order": "arrival",
+    }
     scenario = load_scenario(name, trace_dir, seed=0)
-    longer = SimulationOptions(backoff_max_s=300.0)
-    campaign = evaluate_metrics([scenario], "kube-default", (0,), ["pods_failed"], longer)
+    eighth = load_config(CAMPAIGNS_DIR / "replay-upstream.yaml").evaluator.simulation
+    assert eighth == SimulationOptions(pop_from_backoff=False, queue_order="arrival")
+    campaign = evaluate_metrics([scenario], "kube-default", (0,), ["pods_failed"], eighth)
     assert failed[True]["mean"] == campaign["pods_failed"].value != failed[False]["mean"]
 
 
@@ -179,6 +186,8 @@ def test_an_option_sets_the_backoff_cap_as_a_campaign_config_does(
         ("backoff_max_s", "--option 'backoff_max_s': expected NAME=VALUE"),
         ("backof_max_s=10", "--option 'backof_max_s=10': unknown option 'backof_max_s'"),
         ("sample_points=many", "--option 'sample_points=many': sample_points: expected int"),
+        ("pop_from_backoff=maybe", "pop_from_backoff: expected true or false, got 'maybe'"),
+        ("queue_order=fifo", "queue_order: expected 'last_attempt' or 'arrival', got 'fifo'"),
         ("backoff_max_s=0.5", "--option: simulation options: backoff_initial_s, backoff_max_s"),
         ("on_heuristic_error=count", "set on_heuristic_error with --on-error"),
     ],

@@ -236,8 +236,9 @@ def test_elastic_cluster_opens_template_nodes_on_demand_and_counts_misfits() -> 
 
 def test_elastic_in_time_scales_up_for_waiting_pods_and_down_after_idling() -> None:
     # Template: 4 cores. Two 3-core pods at t=0 (for 100 s) need two nodes by the L1
-    # estimate; they are placed when their 1 s backoff ends. A 1-core pod at t=200 reuses
-    # node 0. Node 1 idles from t=101 and goes at t=701; node 0 idles from t=300, goes at 900.
+    # estimate; the nodes join at once and the pods, still backing off, are popped at once.
+    # A 1-core pod at t=200 reuses node 0. Node 1 idles from t=100 and goes at t=700; node
+    # 0 idles from t=300 and goes at 900.
     scenario = Scenario(
         "elastic-in-time",
         cluster([4000]),
@@ -249,8 +250,8 @@ def test_elastic_in_time_scales_up_for_waiting_pods_and_down_after_idling() -> N
     assert result.placements.tolist() == [0, 1, 0]
     metrics = result.metrics
     assert metrics["nodes_opened"] == 2 and metrics["nodes_used_max"] == 2
-    assert metrics["node_hours"] == pytest.approx((900 + 701) / 3600)
-    assert metrics["queue_delay_p99_s"] == pytest.approx(1.0)
+    assert metrics["node_hours"] == pytest.approx((900 + 700) / 3600)
+    assert metrics["queue_delay_p99_s"] == 0
 
 
 # --- replay ------------------------------------------------------------------------------
@@ -290,12 +291,50 @@ def test_a_pod_waiting_longer_than_the_timeout_fails() -> None:
     assert result.metrics["pods_pending_end"] == 0
 
 
-def test_backoff_delays_retries_after_capacity_frees() -> None:
-    # Pod 1 is tried at t=10 and fails: backoff 50 s, so although pod 0 leaves at t=20 the
-    # retry waits until t=60.
+def test_a_pod_backing_off_is_retried_as_soon_as_capacity_frees() -> None:
+    # Pod 1 is tried at t=10 and fails: backoff 50 s. Pod 0 leaves at t=20 and nothing else
+    # is due, so pod 1 is popped from backoff then (kube-scheduler's SchedulerPopFromBackoffQ).
     scenario = replay_scenario([4000, 4000], [0, 10], [20, 1000])
     result = simulate(scenario, first_fit, backoff_initial_s=50, backoff_max_s=100)
+    assert result.metrics["queue_delay_p99_s"] == pytest.approx(0.99 * 10.0)
+
+
+def test_without_pop_from_backoff_the_retry_waits_for_the_backoff_to_end() -> None:
+    # As above, but pod 1 waits for its backoff: although pod 0 leaves at t=20 the retry
+    # waits until t=60.
+    scenario = replay_scenario([4000, 4000], [0, 10], [20, 1000])
+    result = simulate(
+        scenario, first_fit, backoff_initial_s=50, backoff_max_s=100, pop_from_backoff=False
+    )
     assert result.metrics["queue_delay_p99_s"] == pytest.approx(0.99 * 50.0)
+
+
+def test_pods_due_go_before_pods_popped_from_backoff() -> None:
+    # Pod 0 holds the only node until t=11. Pod 1 fails at t=10; its 1 s backoff ends at
+    # t=11, in the 1 s window kube-scheduler still counts as backing off. Pod 2 arrives at
+    # t=11, as pod 0 leaves: it is due and goes first; pod 1, popped from backoff after
+    # it, no longer fits and fails at its 500 s timeout. (Without popping from backoff pod
+    # 1 is due at t=11 and, queued first, goes first.)
+    scenario = replay_scenario([4000, 4000, 4000], [0, 10, 11], [11, 2000, 2000])
+    for pop, placements in ((True, [0, -1, 0]), (False, [0, 0, -1])):
+        result = simulate(scenario, first_fit, pending_timeout_s=500, pop_from_backoff=pop)
+        assert result.placements.tolist() == placements, pop
+
+
+@pytest.mark.parametrize(("queue_order", "placed"), [("last_attempt", 5), ("arrival", 4)])
+def test_queue_order_within_a_priority(queue_order: str, placed: int) -> None:
+    # Pod 0 (3 cores) leaves at t=30; pods 1-3 (0.1 core) leave at t=12, 15 and 18, each
+    # freeing too little for pods 4 (arrives t=10) and 5 (t=16), 4 cores each. Pod 4 backs
+    # off 1, 2, 4 s; at t=18 pod 5 is due and tried before pod 4 is popped from backoff, so
+    # pod 5 last joined the queue first. At t=30 the node fits one of them: kube-scheduler's
+    # order (last attempt) picks pod 5, arrival order pod 4. The other fails at 500 s.
+    scenario = replay_scenario(
+        [3000, 100, 100, 100, 4000, 4000],
+        [0, 0, 0, 0, 10, 16],
+        [30, 12, 15, 18, 2000, 2000],
+    )
+    result = simulate(scenario, first_fit, pending_timeout_s=500, queue_order=queue_order)
+    assert result.placements[4:].tolist() == [0 if i == placed else -1 for i in (4, 5)]
 
 
 def test_nodes_join_and_leave_at_their_event_times() -> None:

@@ -256,6 +256,14 @@ CAMPAIGNS: tuple[Campaign, ...] = (
         # replay-fgd-spread: the winner searched and chosen under the old 300 s cap
         baselines=("kube-default", "replay-fgd-spread", *_PACKERS),
     ),
+    _replay(
+        name="replay-kube-queue",
+        # ninth attempt, under kube-scheduler's whole queue (the config's
+        # evaluator.simulation: the simulator's defaults): no search program beat its
+        # replay-upstream seed on validation, so replay-upstream is tested under it
+        winner="replay-upstream",
+        baselines=("kube-default", "replay-fgd-spread", *_PACKERS),
+    ),
     Campaign(
         name="transfer",
         winner="transfer-tight",  # search seed 4: the better validation score of two seeds

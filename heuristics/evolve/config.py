@@ -299,10 +299,10 @@ class EvaluatorConfig:
             subtracted. Needs ``reference``. Empty: no guards.
         guard_penalty: see ``guards``.
         simulation: how every scenario is simulated (:class:`simulator.SimulationOptions`:
-            for example ``{backoff_max_s: 300}``, the replay backoff cap of campaign 3's
-            first attempts, where the default is kube-scheduler's 10 s); the same options
-            for the screen, training, validation, the probe, ``binforge select`` and
-            ``make results``.
+            for example ``{pop_from_backoff: false}``, a replay queue without
+            kube-scheduler's popping from backoff, as campaign 3's first attempts ran); the
+            same options for the screen, training, validation, the probe, ``binforge
+            select`` and ``make results``.
         screen_timeout_s, train_timeout_s: wall-clock limits per evaluation stage.
         cpu_limit_s: CPU-time limit of a sandbox worker per evaluation stage.
         memory_limit_mib: address-space limit of a sandbox worker.

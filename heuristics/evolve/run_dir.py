@@ -113,23 +113,32 @@ def recorded_config(run_dir: Path) -> EvolutionConfig:
     return config_from_record(stored, f"{path} (recorded config)")
 
 
-SIMULATION_BEFORE_THE_OPTION = {"backoff_max_s": 300.0}
-"""The simulator options of a run recorded before ``evaluator.simulation`` existed: the
-simulator's defaults then (its backoff cap was 300 s; it is kube-scheduler's 10 s now)."""
+SIMULATION_BEFORE_THE_OPTION: dict[str, object] = {
+    "backoff_max_s": 300.0,
+    "pop_from_backoff": False,
+    "queue_order": "arrival",
+}
+"""For each simulator option added after runs were recorded, how the simulator behaved
+before it: a backoff cap of 300 s (kube-scheduler's 10 s since), no popping from backoff
+and arrival order (kube-scheduler's queue since). A recorded run that lacks one of these
+options (or the whole ``evaluator.simulation``) ran with this value."""
 
 
 def config_from_record(stored: Mapping[str, Any], source: str) -> EvolutionConfig:
-    """The configuration a run recorded (its ``config`` meta entry), as it ran: a run
-    recorded before ``evaluator.simulation`` existed gets
-    :data:`SIMULATION_BEFORE_THE_OPTION`, not today's defaults.
+    """The configuration a run recorded (its ``config`` meta entry), as it ran: an option
+    of ``evaluator.simulation`` that the record lacks gets its value from
+    :data:`SIMULATION_BEFORE_THE_OPTION`, not today's default.
 
     Raises:
         ConfigError: when the recorded configuration is no longer valid.
     """
     data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": KIND, **stored}
     evaluator = data.get("evaluator")
-    if isinstance(evaluator, Mapping) and "simulation" not in evaluator:
-        data["evaluator"] = {**evaluator, "simulation": SIMULATION_BEFORE_THE_OPTION}
+    if isinstance(evaluator, Mapping):
+        recorded = evaluator.get("simulation", {})
+        if isinstance(recorded, Mapping):
+            simulation = {**SIMULATION_BEFORE_THE_OPTION, **recorded}
+            data["evaluator"] = {**evaluator, "simulation": simulation}
     return config_from_mapping(data, source=source)
 
 

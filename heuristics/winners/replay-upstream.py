@@ -7,6 +7,8 @@
 #   on_heuristic_error=raise, sample_step_percent=2.0, sample_points=200,
 #   backoff_initial_s=1.0, backoff_max_s=10.0, pending_timeout_s=3600.0,
 #   node_template=-1, max_nodes=0, provision_delay_s=0.0, scale_down_idle_s=600.0
+#   (exported before pop_from_backoff and queue_order existed: the run had neither,
+#   i.e. pop_from_backoff=False, queue_order=arrival)
 # chosen by program id; the run's recorded comparison is of its best, #653
 # config: docs/campaigns/replay-shape-safe.yaml (arm C: replay-upstream.yaml's evaluator and
 #   seeds with gp.shape_safe), search seed 5 (binforge evolve --config

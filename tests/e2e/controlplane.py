@@ -47,6 +47,10 @@ def _get(url: str, context: ssl.SSLContext | None = None, timeout_s: float = 2.0
         return str(response.read().decode())
 
 
+def _gates(gates: dict[str, bool]) -> str:
+    return ",".join(f"{name}={str(on).lower()}" for name, on in sorted(gates.items()))
+
+
 def _write_kubeconfig(path: Path, server: str, ca_file: Path, user: ClientCredentials) -> Path:
     document = {
         "apiVersion": "v1",
@@ -246,9 +250,14 @@ class ControlPlane:
         return names
 
     def start_scheduler(
-        self, config: dict[str, Any], timeout_s: float = _STARTUP_TIMEOUT_S
+        self,
+        config: dict[str, Any],
+        timeout_s: float = _STARTUP_TIMEOUT_S,
+        *,
+        feature_gates: dict[str, bool] | None = None,
     ) -> ManagedProcess:
-        """(Re)start kube-scheduler with ``config`` (a KubeSchedulerConfiguration dict).
+        """(Re)start kube-scheduler with ``config`` (a KubeSchedulerConfiguration dict)
+        and ``feature_gates`` (``--feature-gates``; None: upstream's defaults).
 
         Waits until its /readyz answers ok, which kube-scheduler reports once its informers
         have synced. Raises StartupError (with the log) if it rejects the configuration.
@@ -269,6 +278,11 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 f"--secure-port={port}",
                 f"--cert-dir={self.workdir / 'scheduler-certs'}",
+                *(
+                    [f"--feature-gates={_gates(feature_gates)}"]
+                    if feature_gates is not None
+                    else []
+                ),
             ],
         )
         self.scheduler = scheduler
