@@ -138,7 +138,7 @@ def run() -> list[Measurement]:
         Measurement("replay loaded-0 (fgd), kube-scheduler's queue", queue_s["kube"], "cpu s"),
         Measurement("replay loaded-0 (fgd), eighth attempt's queue", queue_s["eighth"], "cpu s"),
         Measurement(
-            "cost of popping from backoff on a loaded replay",
+            "cost of kube-scheduler's queue over the eighth attempt's, loaded replay",
             queue_s["kube"] / queue_s["eighth"],
             "ratio",
         ),

@@ -65,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         metavar="NAME=VALUE",
         help="a simulator option (simulator.SimulationOptions), repeatable: e.g. "
-        "backoff_max_s=300 replays with the 300 s backoff cap of campaign 3's first "
-        "attempts instead of kube-scheduler's 10 s (a campaign config's "
+        "pop_from_backoff=false and queue_order=arrival replay with the queue of campaign "
+        "3's eighth attempt instead of kube-scheduler's (a campaign config's "
         "evaluator.simulation)",
     )
     parser.set_defaults(func=_simulate)

@@ -129,7 +129,7 @@ class SimulationOptions:
         if isinstance(default, bool):
             truth = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
             if truth is None:
-                raise ValueError(f"{text!r}: {name}: expected true or false, got {raw!r}")
+                raise ValueError(f"{text!r}: {name}: expected true, false, 1 or 0, got {raw!r}")
             return name, truth
         kind = float if isinstance(default, float) else int
         try:

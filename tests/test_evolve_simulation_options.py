@@ -109,7 +109,7 @@ def test_the_evaluator_simulates_with_the_configs_options(trace_dir: Path) -> No
         options: simulate(scenario, kube, seed=0, **vars(options)).metrics["pods_failed"]
         for options in (LONG_CAP, UPSTREAM)
     }
-    assert failed[LONG_CAP] != failed[UPSTREAM]
+    assert failed == {LONG_CAP: 11, UPSTREAM: 12}  # as docs/simulator.md says
     for options, expected in failed.items():
         config = EvaluatorConfig(
             screen=window,

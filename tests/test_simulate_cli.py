@@ -186,7 +186,7 @@ def test_options_set_the_queue_as_a_campaign_config_does(
         ("backoff_max_s", "--option 'backoff_max_s': expected NAME=VALUE"),
         ("backof_max_s=10", "--option 'backof_max_s=10': unknown option 'backof_max_s'"),
         ("sample_points=many", "--option 'sample_points=many': sample_points: expected int"),
-        ("pop_from_backoff=maybe", "pop_from_backoff: expected true or false, got 'maybe'"),
+        ("pop_from_backoff=maybe", "pop_from_backoff: expected true, false, 1 or 0, got 'maybe'"),
         ("queue_order=fifo", "queue_order: expected 'last_attempt' or 'arrival', got 'fifo'"),
         ("backoff_max_s=0.5", "--option: simulation options: backoff_initial_s, backoff_max_s"),
         ("on_heuristic_error=count", "set on_heuristic_error with --on-error"),

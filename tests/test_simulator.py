@@ -321,6 +321,19 @@ def test_pods_due_go_before_pods_popped_from_backoff() -> None:
         assert result.placements.tolist() == placements, pop
 
 
+def test_pods_popped_from_backoff_go_by_backoff_expiry_first() -> None:
+    # Pod 0 (3.8 cores) holds the node until t=4; pods 1 and 2 (0.1 core) free too little
+    # at t=2.5 and t=3. Pod 3 (4 cores, t=1) fails at 1, 2.5 and 3 and backs off until
+    # t=7; pod 4 (4 cores) fails at t=3.5 and backs off until t=4.5. At t=4 both are
+    # backing off and the node fits one: kube-scheduler pops the sooner expiry first (pod
+    # 4), although pod 3 joined the queue first. The other fails at its 500 s timeout.
+    scenario = replay_scenario(
+        [3800, 100, 100, 4000, 4000], [0, 0, 0, 1, 3.5], [4, 2.5, 3, 2000, 2000]
+    )
+    result = simulate(scenario, first_fit, pending_timeout_s=500)
+    assert result.placements.tolist() == [0, 0, 0, -1, 0]
+
+
 @pytest.mark.parametrize(("queue_order", "placed"), [("last_attempt", 5), ("arrival", 4)])
 def test_queue_order_within_a_priority(queue_order: str, placed: int) -> None:
     # Pod 0 (3 cores) leaves at t=30; pods 1-3 (0.1 core) leave at t=12, 15 and 18, each
