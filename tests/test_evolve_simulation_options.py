@@ -35,8 +35,8 @@ from simulator import SimulationOptions, simulate
 # cap, no popping from backoff, arrival order): the options visibly change the outcome.
 WINDOW = "alibaba-gpu-v2023:loaded-0"
 UPSTREAM = SimulationOptions()
-FIRST = {"backoff_max_s": 300.0, "pop_from_backoff": False, "queue_order": "arrival"}
-LONG_CAP = SimulationOptions(**FIRST)  # type: ignore[arg-type]
+FIRST_SETTINGS = {"backoff_max_s": 300.0, "pop_from_backoff": False, "queue_order": "arrival"}
+FIRST_QUEUE = SimulationOptions(**FIRST_SETTINGS)  # type: ignore[arg-type]
 
 
 def _config(evaluator: dict[str, object]) -> EvolutionConfig:
@@ -44,8 +44,8 @@ def _config(evaluator: dict[str, object]) -> EvolutionConfig:
 
 
 def test_a_config_sets_the_simulator_options_of_its_evaluations() -> None:
-    config = _config({"simulation": FIRST})
-    assert config.evaluator.simulation == LONG_CAP
+    config = _config({"simulation": FIRST_SETTINGS})
+    assert config.evaluator.simulation == FIRST_QUEUE
     assert _config({}).evaluator.simulation == UPSTREAM
     assert UPSTREAM.backoff_max_s == 10.0  # kube-scheduler's podMaxBackoffSeconds
     assert UPSTREAM.pop_from_backoff and UPSTREAM.queue_order == "last_attempt"
@@ -73,7 +73,7 @@ def test_a_bad_simulator_option_is_named_by_its_field_path(
 
 def test_a_run_resumed_with_other_simulator_options_is_a_changed_run() -> None:
     recorded = EvolutionConfig()
-    requested = replace(recorded, evaluator=replace(recorded.evaluator, simulation=LONG_CAP))
+    requested = replace(recorded, evaluator=replace(recorded.evaluator, simulation=FIRST_QUEUE))
     assert config_changes(recorded, requested) == [
         "evaluator.simulation.backoff_max_s: 10.0 -> 300.0",
         "evaluator.simulation.pop_from_backoff: True -> False",
@@ -84,7 +84,7 @@ def test_a_run_resumed_with_other_simulator_options_is_a_changed_run() -> None:
 def test_a_run_recorded_before_the_option_keeps_the_queue_it_ran_with() -> None:
     stored = asdict(EvolutionConfig())
     del stored["evaluator"]["simulation"]
-    assert config_from_record(stored, "old run").evaluator.simulation == LONG_CAP
+    assert config_from_record(stored, "old run").evaluator.simulation == FIRST_QUEUE
     assert config_from_record(asdict(EvolutionConfig()), "new run").evaluator.simulation == (
         UPSTREAM
     )
@@ -107,9 +107,9 @@ def test_the_evaluator_simulates_with_the_configs_options(trace_dir: Path) -> No
     kube = resolve("kube-default")
     failed = {
         options: simulate(scenario, kube, seed=0, **vars(options)).metrics["pods_failed"]
-        for options in (LONG_CAP, UPSTREAM)
+        for options in (FIRST_QUEUE, UPSTREAM)
     }
-    assert failed == {LONG_CAP: 11, UPSTREAM: 12}  # as docs/simulator.md says
+    assert failed == {FIRST_QUEUE: 11, UPSTREAM: 12}  # as docs/simulator.md says
     for options, expected in failed.items():
         config = EvaluatorConfig(
             screen=window,
@@ -134,17 +134,17 @@ def test_make_results_simulates_with_the_options_it_is_given(trace_dir: Path) ->
     scenario = load_scenario(WINDOW, trace_dir, seed=0)
     names = ("pods_failed",)
     default = evaluate_metrics([scenario], "kube-default", (0,), names)["pods_failed"]
-    longer = evaluate_metrics([scenario], "kube-default", (0,), names, LONG_CAP)["pods_failed"]
-    direct = simulate(scenario, resolve("kube-default"), seed=0, **FIRST)  # type: ignore[arg-type]
-    assert longer.value == direct.metrics["pods_failed"] != default.value
+    first = evaluate_metrics([scenario], "kube-default", (0,), names, FIRST_QUEUE)["pods_failed"]
+    direct = simulate(scenario, resolve("kube-default"), seed=0, **FIRST_SETTINGS)  # type: ignore[arg-type]
+    assert first.value == direct.metrics["pods_failed"] != default.value
 
 
 def test_the_probe_records_its_decisions_under_the_same_options(trace_dir: Path) -> None:
     scenario = load_scenario(WINDOW, trace_dir, seed=0)
     default = recorded_decisions(scenario, 32)
-    longer = recorded_decisions(scenario, 32, options=FIRST)
-    again = recorded_decisions(scenario, 32, options=FIRST)
-    candidates = [[len(d.index) for d in decisions] for decisions in (default, longer, again)]
+    first = recorded_decisions(scenario, 32, options=FIRST_SETTINGS)
+    again = recorded_decisions(scenario, 32, options=FIRST_SETTINGS)
+    candidates = [[len(d.index) for d in decisions] for decisions in (default, first, again)]
     assert candidates[0] != candidates[1] and candidates[1] == candidates[2]
 
 
@@ -156,7 +156,7 @@ def test_a_sandbox_worker_keeps_the_probes_decisions_apart_by_options(trace_dir:
     ref = {**asdict(ScenarioRef(WINDOW)), "label": WINDOW}
     data_dir = str(trace_dir)
     default = sandbox_worker._recorded(ref, 32, data_dir, asdict(UPSTREAM))
-    longer = sandbox_worker._recorded(ref, 32, data_dir, asdict(LONG_CAP))
-    assert sandbox_worker._recorded(ref, 32, data_dir, asdict(LONG_CAP)) is longer
+    first = sandbox_worker._recorded(ref, 32, data_dir, asdict(FIRST_QUEUE))
+    assert sandbox_worker._recorded(ref, 32, data_dir, asdict(FIRST_QUEUE)) is first
     assert sandbox_worker._recorded(ref, 32, data_dir, asdict(UPSTREAM)) is default
-    assert [len(d.index) for d in default] != [len(d.index) for d in longer]
+    assert [len(d.index) for d in default] != [len(d.index) for d in first]
