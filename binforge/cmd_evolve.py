@@ -58,12 +58,16 @@ def parse_duration(text: str) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
-_SIMULATION_HINT = (
-    "\n(evaluator.simulation: a run recorded before an option existed ran with the"
-    " simulator's behaviour of then: backoff_max_s 300, pop_from_backoff false, queue_order"
-    " arrival, for each option the record lacks; resume it without --config, or set"
-    " evaluator.simulation in the config to what the run recorded)"
-)
+def _simulation_hint() -> str:
+    from heuristics.evolve.run_dir import SIMULATION_BEFORE_THE_OPTION
+
+    then = ", ".join(f"{name}={value}" for name, value in SIMULATION_BEFORE_THE_OPTION.items())
+    return (
+        "\n(evaluator.simulation: a run recorded before an option existed ran with the"
+        f" simulator's behaviour of then ({then}) for each option the record lacks; resume"
+        " it without --config, or set evaluator.simulation in the config to what the run"
+        " recorded)"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -88,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
             " resumed run must score like the run it continues; changed:\n  "
             + "\n  ".join(changes)
             + "\n(only budget and executor settings may change on --resume;"
-            " start a new --run-dir for the others)" + (_SIMULATION_HINT if simulation else "")
+            " start a new --run-dir for the others)" + (_simulation_hint() if simulation else "")
         )
     out = sys.stderr
     print(f"binforge evolve: proposer {_describe(config)}", file=out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Literal, get_args
 
 from cluster_traces.model import Seconds
 
@@ -73,10 +73,9 @@ class SimulationOptions:
             problems.append(
                 f"pop_from_backoff: expected true or false, got {self.pop_from_backoff!r}"
             )
-        if self.queue_order not in ("last_attempt", "arrival"):
-            problems.append(
-                f"queue_order: expected 'last_attempt' or 'arrival', got {self.queue_order!r}"
-            )
+        if self.queue_order not in get_args(QueueOrder):
+            expected = " or ".join(map(repr, get_args(QueueOrder)))
+            problems.append(f"queue_order: expected {expected}, got {self.queue_order!r}")
         if not self.pending_timeout_s >= 0:
             problems.append(f"pending_timeout_s: expected >= 0, got {self.pending_timeout_s}")
         if self.max_nodes < 0:
