@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cluster_traces._arrays import last_per_group
-from cluster_traces._table import NO_CAPACITY, Column, read_csv, reject_rows
+from cluster_traces._table import NO_CAPACITY, Column, read_csv, reject_repeats, reject_rows
 from cluster_traces.errors import TraceFormatError
 from cluster_traces.model import Cluster, IntArray, NodeEvents, Workload
 from cluster_traces.units import ALIBABA_V2017_UNITS, NormalisedUnits
@@ -145,13 +145,13 @@ def load_alibaba_v2017_batch_task_instances(
         raise TraceFormatError(
             path, "both requests given, or neither", line=row + 2, column=column, value=""
         )
+    every = _task_names(data["job_id"], data["task_id"])
+    reject_repeats(path, every, "task_id", _ONE_ROW_PER_TASK, 2)
     keep = np.flatnonzero(~np.isnan(cpu))
     keep = keep[np.argsort(data["task_create_time"][keep], kind="stable")]  # arrival order
     arrival = data["task_create_time"][keep]
     end = data["task_end_time"][keep]
-    names = np.char.add(
-        np.char.add(data["job_id"][keep].astype(str), "/"), data["task_id"][keep].astype(str)
-    )
+    names = every[keep]
     workload = _workload(
         names,
         cpu_milli=np.rint(cpu[keep] * 10).astype(np.int64),
@@ -177,7 +177,8 @@ def load_alibaba_v2017_cloudsimpy_jobs(
     data = read_csv(path, _CLOUDSIMPY_COLUMNS, unread=_CLOUDSIMPY_UNREAD)
     memory = data["memory"]
     reject_rows(path, memory > 1, "memory", memory, "a normalised request, at most 1", 2)
-    names = np.char.add(np.char.add(data["job_id"].astype(str), "/"), data["task_id"].astype(str))
+    names = _task_names(data["job_id"], data["task_id"])
+    reject_repeats(path, names, "task_id", _ONE_ROW_PER_TASK, 2)
     workload = _workload(
         names,
         cpu_milli=np.rint(data["cpu"] * 1000).astype(np.int64),
@@ -189,6 +190,14 @@ def load_alibaba_v2017_cloudsimpy_jobs(
     if expand_instances:
         return workload.take(np.repeat(np.arange(len(names)), data["instances_num"]))
     return workload
+
+
+_ONE_ROW_PER_TASK = "one row per task: this job_id/task_id is on an earlier line too"
+
+
+def _task_names(job_id: np.ndarray, task_id: np.ndarray) -> np.ndarray:
+    """``job/task`` for each row: a task's pod name, unique within a file."""
+    return np.char.add(np.char.add(job_id.astype(str), "/"), task_id.astype(str))
 
 
 def _workload(

@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 
 from cluster_traces.alibaba_gpu import load_alibaba_gpu_nodes, load_alibaba_gpu_pods
-from cluster_traces.alibaba_v2017 import load_alibaba_v2017_machines
+from cluster_traces.alibaba_v2017 import (
+    load_alibaba_v2017_batch_tasks,
+    load_alibaba_v2017_cloudsimpy_jobs,
+    load_alibaba_v2017_machines,
+)
 from cluster_traces.azure import load_azure_flavours, load_azure_vms
 from cluster_traces.binpack import load_funsearch, load_orlib
 from cluster_traces.errors import TraceFormatError
@@ -243,6 +247,34 @@ def test_a_repeated_pod_name_names_the_second_line(pods_copy: tuple[Path, list[s
         load_alibaba_gpu_pods(folder)
     assert (error.value.line, error.value.column, error.value.value) == (41, "name", first)
     assert "a unique pod name" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "loader", "job_column", "task_column"),
+    [
+        ("batch_task.csv", load_alibaba_v2017_batch_tasks, 2, 3),
+        ("cloudsimpy_jobs.csv", load_alibaba_v2017_cloudsimpy_jobs, 5, 6),
+    ],
+)
+def test_a_task_on_two_rows_of_alibaba_v2017_names_the_second(
+    trace_dir: Path,
+    tmp_path: Path,
+    name: str,
+    loader: Callable[[Path], Any],
+    job_column: int,
+    task_column: int,
+) -> None:
+    lines = (trace_dir / "alibaba-v2017" / name).read_text().splitlines()[:60]
+    first = lines[3].split(",")
+    repeat = lines[50].split(",")
+    repeat[job_column], repeat[task_column] = first[job_column], first[task_column]
+    lines[50] = ",".join(repeat)
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceFormatError) as error:
+        loader(tmp_path)
+    task = f"{first[job_column]}/{first[task_column]}"
+    assert (error.value.line, error.value.column, error.value.value) == (51, "task_id", task)
+    assert "one row per task" in str(error.value)
 
 
 def test_a_repeated_philly_job_id_names_both_jobs(trace_dir: Path, tmp_path: Path) -> None:
