@@ -323,18 +323,21 @@ class ControlPlane:
         if self.scheduler is None or not self.scheduler.running():
             return
         remaining = len(self.core.list_node().items)
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
         line = f'scheduler_cache_size{{type="nodes"}} {remaining}'
         wait_until(
             f"kube-scheduler's cache down to {remaining} nodes",
-            lambda: (
-                True if line in _get(self.scheduler_metrics_url, insecure).splitlines() else None
-            ),
+            lambda: True if line in self.scheduler_metrics().splitlines() else None,
             _STARTUP_TIMEOUT_S,
             alive=self.scheduler,
         )
+
+    def scheduler_metrics(self) -> str:
+        """kube-scheduler's /metrics, in Prometheus text format (its serving certificate
+        is self-signed, so it is not verified)."""
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        return _get(self.scheduler_metrics_url, insecure, timeout_s=10.0)
 
     def create_pod(self, manifest: dict[str, Any]) -> str:
         """Create a pod from a manifest (see manifests.pod_manifest); return its name."""

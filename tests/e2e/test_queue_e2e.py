@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cluster_traces.model import Cluster, Replay, Scenario, Workload
 from heuristics.registry import resolve
@@ -213,7 +214,14 @@ def measured_overtaking(plane: ControlPlane) -> dict[str, bool]:
             time.sleep(0.5)
         plane.create_pod(pod_manifest("new", cpu_milli=WAITER_MILLI, memory_mib=1024))
         wait_until("new's failed attempt", lambda: unschedulable(plane, "new"), 30, interval_s=0.05)
+        seen = time.monotonic()
+        failures = failed_attempts(plane)
         plane.delete_pod("holder")  # the one event that frees room, for one of the two
+        late = time.monotonic() - seen
+        # The story's premises: old failed on arrival and at each filler's deletion (its
+        # backoff is at the cap), new once, and holder went within new's 1 s backoff.
+        assert failures == 1 + FILLER_CYCLES + 1
+        assert late < 0.5, f"holder deleted {late:.2f} s after new's failure"
         wait_until(
             "one of old and new bound",
             lambda: True if bound(plane, "old") or bound(plane, "new") else None,
@@ -222,6 +230,17 @@ def measured_overtaking(plane: ControlPlane) -> dict[str, bool]:
         )
         time.sleep(1.0)  # old, popped after new, finds no room
         return {name: bound(plane, name) for name in ("old", "new")}
+
+
+def failed_attempts(plane: ControlPlane) -> float:
+    """kube-scheduler's count of scheduling attempts that found no node, all pods."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(plane.scheduler_metrics())
+        for sample in family.samples
+        if sample.name == "scheduler_schedule_attempts_total"
+        and sample.labels.get("result") == "unschedulable"
+    )
 
 
 def bound(plane: ControlPlane, name: str) -> bool:

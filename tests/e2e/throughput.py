@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import ssl
 import sys
 import tempfile
 import time
-import urllib.request
 from functools import partial
 from pathlib import Path
 
@@ -79,14 +77,6 @@ def _node_of(plane: ControlPlane, name: str) -> str | None:
     return plane.read_pod(name).spec.node_name or None
 
 
-def _scrape(url: str) -> str:
-    insecure = ssl.create_default_context()
-    insecure.check_hostname = False
-    insecure.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(url, timeout=10, context=insecure) as reply:
-        return str(reply.read().decode())
-
-
 def _phase(
     plane: ControlPlane, workload: Workload, label: str, latency_pods: int, pods: int
 ) -> str:
@@ -108,7 +98,7 @@ def _phase(
     created = time.perf_counter() - started
     plane.wait_for_bindings(names, timeout_s=600.0)
     elapsed = time.perf_counter() - started
-    metrics = _scrape(plane.scheduler_metrics_url)
+    metrics = plane.scheduler_metrics()
     attempt = histogram_quantile(metrics, "scheduler_scheduling_attempt_duration_seconds", 0.99,
                                  result="scheduled")  # fmt: skip
     algorithm = histogram_quantile(metrics, "scheduler_scheduling_algorithm_duration_seconds", 0.99)
