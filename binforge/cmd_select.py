@@ -1,4 +1,4 @@
-"""``binforge select RUN_DIR... [--top K]``: rank finished runs' best programs on held-out
+"""``binforge select RUN_DIR... [--top K] [--program RUN_DIR:ID]``: rank finished runs' best programs on held-out
 validation, to choose the one to ``binforge export --program``."""
 
 from __future__ import annotations
@@ -25,13 +25,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--top", type=int, default=5,
                         help="best distinct programs per run, by training fitness (default 5)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="sandbox workers (default 2)")
+    parser.add_argument("--program", action="append", default=[], type=_run_program,
+                        metavar="RUN_DIR:ID",
+                        help="also validate this program of one of the runs, e.g. the seed "
+                             "that is the incumbent winner (repeatable)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=_select)
 
 
+def _run_program(text: str) -> tuple[Path, int]:
+    run_dir, colon, number = text.rpartition(":")
+    if not colon or not run_dir or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"expected RUN_DIR:ID (a program id), got {text!r}")
+    return Path(run_dir), int(number)
+
+
 def _select(args: argparse.Namespace) -> int:
     try:
-        choices = select(args.run_dirs, top=args.top, workers=args.workers)
+        choices = select(args.run_dirs, top=args.top, workers=args.workers, also=args.program)
     except (RunDirError, ConfigError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     if args.json:

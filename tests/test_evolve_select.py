@@ -86,6 +86,34 @@ def test_the_cli_prints_the_ranking_and_the_export_command(
     assert "best on validation: binforge export" in out and "--program" in out
 
 
+def test_a_named_program_is_validated_beside_the_best_ones(runs: list[Path]) -> None:
+    seed = 1  # the first seed heuristic, which the best programs need not include
+    best = {c.program for c in select([runs[0]], top=1, workers=1)}
+    choices = select([runs[0]], top=1, workers=1, also=[(runs[0], seed)])
+    assert {c.program for c in choices} == best | {seed}
+    named = next(c for c in choices if c.program == seed)
+    assert named.validation_score is not None and named.error == ""
+    assert len(select([runs[0]], top=1, workers=1, also=[(runs[0], min(best))])) == 1
+
+
+def test_a_named_program_outside_the_runs_is_refused(runs: list[Path]) -> None:
+    with pytest.raises(ValueError, match="is not one of the run directories named"):
+        select([runs[0]], top=1, workers=1, also=[(runs[1], 1)])
+    with pytest.raises(ValueError, match="has no program #9999"):
+        select([runs[0]], top=1, workers=1, also=[(runs[0], 9999)])
+
+
+def test_the_cli_takes_named_programs_as_run_dir_colon_id(
+    runs: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["select", str(runs[0]), "--top", "1", "--workers", "1"]
+    assert main([*argv, "--program", f"{runs[0]}:1"]) == 0
+    assert "#1 " in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*argv, "--program", "no-colon"])
+    assert "expected RUN_DIR:ID" in capsys.readouterr().err
+
+
 def test_no_workers_is_refused_rather_than_waited_on(
     runs: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

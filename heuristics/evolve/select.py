@@ -62,14 +62,24 @@ def _best_distinct(programs: Sequence[Program], top: int) -> list[Program]:
     return chosen
 
 
-def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> list[Choice]:
+def select(
+    run_dirs: Sequence[str | Path],
+    top: int = 5,
+    workers: int = 2,
+    also: Sequence[tuple[str | Path, int]] = (),
+) -> list[Choice]:
     """Every candidate of ``run_dirs``, best validation score first (failures last). A run
     directory named twice (say by ``runs/a runs/*``) counts once.
 
+    ``also`` names more programs to validate beside them, as (run directory of
+    ``run_dirs``, program id): for example a seed that is the incumbent winner, which a
+    rule compares the candidates with under the same evaluator.
+
     Raises:
         RunDirError: a run directory that cannot be read or has no recorded config.
-        ValueError: ``top`` or ``workers`` below 1, or runs whose evaluator settings
-            differ (their validation scores would not compare).
+        ValueError: ``top`` or ``workers`` below 1, runs whose evaluator settings differ
+            (their validation scores would not compare), or an ``also`` entry whose run
+            is not among ``run_dirs`` or whose program it does not have.
     """
     if top < 1:
         raise ValueError(f"select: top: expected >= 1, got {top}")
@@ -80,6 +90,9 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
     unique: dict[Path, Path] = {}
     for named in map(Path, run_dirs):
         unique.setdefault(named.resolve(), named)
+    for where, _ in also:
+        if Path(where).resolve() not in unique:
+            raise ValueError(f"select: {where} is not one of the run directories named")
     for run_dir in unique.values():
         record = load_run(run_dir)
         recorded = record.meta.get("config")
@@ -94,7 +107,17 @@ def select(run_dirs: Sequence[str | Path], top: int = 5, workers: int = 2) -> li
                 "differing: " + "; ".join(differ)
             )
         configs.append(config)
-        candidates += [(run_dir, p) for p in _best_distinct(record.programs, top)]
+        chosen = _best_distinct(record.programs, top)
+        by_id = {p.id: p for p in record.programs}
+        for where, program_id in also:
+            if Path(where).resolve() != run_dir.resolve():
+                continue
+            program = by_id.get(program_id)
+            if program is None or program.source is None:
+                raise ValueError(f"select: {run_dir} has no program #{program_id} with a source")
+            if all(p.id != program_id for p in chosen):
+                chosen.append(program)
+        candidates += [(run_dir, p) for p in chosen]
     if not candidates:
         return []
     return asyncio.run(_score(candidates, configs[0], workers))
