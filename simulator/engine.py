@@ -164,7 +164,12 @@ class _Run:
             # expiry (in 1 s windows) first, then the active queue's order.
             for index in sorted(
                 backing_off,
-                key=lambda i: (np.floor(self.pending[i].ready_at), -self.priority[i], queued(i), i),
+                key=lambda i: (
+                    math.floor(self.pending[i].ready_at),
+                    -self.priority[i],
+                    queued(i),
+                    i,
+                ),
             ):
                 self._try(index)
             next_ready = np.inf  # every pod that capacity was freed for has been tried

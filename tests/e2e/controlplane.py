@@ -47,6 +47,14 @@ def _get(url: str, context: ssl.SSLContext | None = None, timeout_s: float = 2.0
         return str(response.read().decode())
 
 
+def _unverified() -> ssl.SSLContext:
+    """A TLS context for kube-scheduler's self-signed serving certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _gates(gates: dict[str, bool]) -> str:
     return ",".join(f"{name}={str(on).lower()}" for name, on in sorted(gates.items()))
 
@@ -287,9 +295,7 @@ class ControlPlane:
         )
         self.scheduler = scheduler
         self.scheduler_metrics_url = f"https://127.0.0.1:{port}/metrics"
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
+        insecure = _unverified()
         try:
             wait_until(
                 "kube-scheduler /readyz",
@@ -334,10 +340,7 @@ class ControlPlane:
     def scheduler_metrics(self) -> str:
         """kube-scheduler's /metrics, in Prometheus text format (its serving certificate
         is self-signed, so it is not verified)."""
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
-        return _get(self.scheduler_metrics_url, insecure, timeout_s=10.0)
+        return _get(self.scheduler_metrics_url, _unverified(), timeout_s=10.0)
 
     def create_pod(self, manifest: dict[str, Any]) -> str:
         """Create a pod from a manifest (see manifests.pod_manifest); return its name."""
