@@ -1,5 +1,6 @@
-"""``binforge select RUN_DIR... [--top K] [--program RUN_DIR:ID]``: rank finished runs' best programs on held-out
-validation, to choose the one to ``binforge export --program``."""
+"""``binforge select RUN_DIR... [--top K] [--program RUN_DIR:ID] [--meets METRIC]``: rank
+finished runs' best programs on held-out validation, to choose the one to
+``binforge export --program``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from binforge.errors import UserError
 from heuristics.evolve.config import ConfigError
 from heuristics.evolve.run_record import RunDirError
-from heuristics.evolve.select import select
+from heuristics.evolve.select import Choice, select
 
 __all__ = ["register"]
 
@@ -29,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         metavar="RUN_DIR:ID",
                         help="also validate this program of one of the runs, e.g. the seed "
                              "that is the incumbent winner (repeatable)")  # fmt: skip
+    parser.add_argument("--meets", metavar="METRIC",
+                        help="also count the validation scenarios where a program's METRIC "
+                             "beats the runs' evaluator.reference with no guard "
+                             "(evaluator.guards) above the reference's, e.g. "
+                             "stranded_share_mean")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=_select)
 
@@ -42,18 +48,23 @@ def _run_program(text: str) -> tuple[Path, int]:
 
 def _select(args: argparse.Namespace) -> int:
     try:
-        choices = select(args.run_dirs, top=args.top, workers=args.workers, also=args.program)
+        choices = select(
+            args.run_dirs, top=args.top, workers=args.workers, also=args.program, meets=args.meets
+        )
     except (RunDirError, ConfigError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     if args.json:
         print(json.dumps([{**asdict(c), "run_dir": str(c.run_dir)} for c in choices], indent=2))
         return 0
-    print(f"{'run':<32} {'program':>8} {'train':>10} {'validation':>11}  per scenario")
+    width = max((len(_met(c)) for c in choices), default=0) if args.meets else 0
+    meets = f" {'meets':>{max(width, 5)}}" if width else ""
+    print(f"{'run':<32} {'program':>8} {'train':>10} {'validation':>11}{meets}  per scenario")
     for c in choices:
         shown = "failed" if c.validation_score is None else f"{c.validation_score:.4f}"
+        met = f" {_met(c):>{max(width, 5)}}" if width else ""
         scenarios = "  ".join(f"{k}={v:.4f}" for k, v in c.validation_scores.items())
         print(f"{str(c.run_dir)[-32:]:<32} {'#' + str(c.program):>8} {c.train_score:>10.4f} "
-              f"{shown:>11}  {scenarios or c.error}")  # fmt: skip
+              f"{shown:>11}{met}  {scenarios or c.error}")  # fmt: skip
     if choices and choices[0].validation_score is not None:
         best = choices[0]
         print(
@@ -61,4 +72,15 @@ def _select(args: argparse.Namespace) -> int:
         )
     elif choices:
         print("no program passed validation: nothing to export")
+    if meets:
+        print(f"meets: scenarios where {args.meets} beats the reference with no guard above "
+              "it (x: met, .: not), in the per-scenario order")  # fmt: skip
     return 0
+
+
+def _met(choice: Choice) -> str:
+    """``k/n xx.x``: how many validation scenarios ``choice`` meets the reference on."""
+    if not choice.meets:
+        return "-"
+    marks = "".join("x" if met else "." for met in choice.meets.values())
+    return f"{marks.count('x')}/{len(marks)} {marks}"

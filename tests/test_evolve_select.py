@@ -14,7 +14,8 @@ from binforge.cli import main
 from heuristics.evolve.config import ScenarioRef
 from heuristics.evolve.engine import Engine
 from heuristics.evolve.run_record import load_run
-from heuristics.evolve.select import select
+from heuristics.evolve.seeds import SEED_SOURCES
+from heuristics.evolve.select import meets_reference, select
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +120,78 @@ def test_no_workers_is_refused_rather_than_waited_on(
 ) -> None:
     assert main(["select", str(runs[0]), "--workers", "0"]) == 2
     assert "select: workers: expected >= 1, got 0" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def guarded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run relative to first-fit, with bins used as a guard, on two validation sets."""
+    evaluator = replace(
+        TINY.evaluator,
+        validation=(ScenarioRef("weibull:300", scenario_seed=2), ScenarioRef("weibull:250", scenario_seed=5)),
+        reference="first-fit", guards=("bins_used_mean",),
+    )  # fmt: skip
+    run_dir = tmp_path_factory.mktemp("runs") / "guarded"
+    engine = Engine(replace(TINY, evaluator=evaluator), run_dir, progress=None)
+    try:
+        asyncio.run(engine.run())
+    finally:
+        engine.close()
+    return run_dir
+
+
+def test_a_program_meets_the_reference_only_if_strictly_better_and_within_every_guard() -> None:
+    ref = {"a": {"excess_percent": 4.0, "bins_used_mean": 10.0}}
+    other = {"a": {"excess_percent": 3.0, "bins_used_mean": 12.0}}
+
+    def meets(excess: float, bins: float, refs: list = [ref]) -> bool:  # noqa: B006
+        candidate = {"a": {"excess_percent": excess, "bins_used_mean": bins}}
+        return meets_reference(candidate, refs, "excess_percent", ["bins_used_mean"])["a"]
+
+    assert meets(3.5, 10.0)
+    assert not meets(4.0, 10.0)  # level with the reference is not better
+    assert not meets(3.5, 10.5)  # better, but above the guard
+    # with two references: better than both, and within the best guard level of them
+    assert not meets(3.5, 10.0, [ref, other])
+    assert meets(2.0, 10.0, [ref, other]) and not meets(2.0, 11.0, [ref, other])
+    assert meets_reference(None, [ref], "excess_percent", []) == {}
+
+
+def test_meets_counts_the_validation_scenarios_where_a_program_beats_the_reference(
+    guarded_run: Path,
+) -> None:
+    seeds = {
+        name: min(p.id for p in load_run(guarded_run).programs if p.source == SEED_SOURCES[name])
+        for name in TINY.seed_heuristics
+    }
+    reference = seeds["first-fit"]  # the config's reference, as a seed
+    choices = select(
+        [guarded_run], top=2, workers=1, also=[(guarded_run, i) for i in seeds.values()],
+        meets="excess_percent",
+    )  # fmt: skip
+    by_id = {c.program: c for c in choices}
+    level = by_id[reference].validation_scores
+    assert not any(by_id[reference].meets.values())
+    for choice in choices:
+        assert list(choice.meets) == list(level) and len(level) == 2
+        # bins used fall with excess on one instance, so the guard holds when excess is lower
+        for label, score in choice.validation_scores.items():
+            assert choice.meets[label] == (score > level[label])
+    assert any(any(c.meets.values()) for c in choices)  # best-fit beats first-fit somewhere
+
+
+def test_the_cli_prints_how_many_scenarios_each_program_meets_the_reference_on(
+    guarded_run: Path, runs: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["select", str(guarded_run), "--top", "1", "--workers", "1"]
+    first_fit = min(
+        p.id for p in load_run(guarded_run).programs if p.source == SEED_SOURCES["first-fit"]
+    )
+    assert (
+        main([*argv, "--program", f"{guarded_run}:{first_fit}", "--meets", "excess_percent"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert " meets " in out and " 0/2 .. " in out  # the reference meets itself nowhere
+    assert main([*argv, "--meets", "excess"]) == 2
+    assert "select: meets: expected a simulator metric, got 'excess'" in capsys.readouterr().err
+    assert main(["select", str(runs[0]), "--meets", "excess_percent"]) == 2
+    assert "has no evaluator.reference to meet" in capsys.readouterr().err

@@ -90,6 +90,8 @@ class Evaluator:
         self.executor = executor
         self._reference: dict[str, float] = {}
         self._guard_reference: dict[str, dict[str, float]] = {}  # label -> guard -> best
+        # reference name -> scenario label -> metrics, filled by calibrate()
+        self.reference_metrics: dict[str, Mapping[str, Mapping[str, float]]] = {}
 
     async def calibrate(self) -> None:
         """Score ``config.reference`` on the screen, training and validation scenarios,
@@ -107,6 +109,7 @@ class Evaluator:
             reply = await self._run(None, name, refs.values(), timeout)
             if "_error" in reply:
                 raise RuntimeError(f"evaluator.reference {name!r}: {reply['_error']}")
+            self.reference_metrics[name] = reply["metrics"]
             for label in refs:
                 value = self._signed(reply, label)
                 if not math.isfinite(value) or value == 0:
