@@ -32,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "that is the incumbent winner (repeatable)")  # fmt: skip
     parser.add_argument("--meets", metavar="METRIC",
                         help="also count the validation scenarios where a program's METRIC "
-                             "beats the runs' evaluator.reference with no guard "
-                             "(evaluator.guards) above the reference's, e.g. "
-                             "stranded_share_mean")  # fmt: skip
+                             "(lower is better for failed or waiting pods, stranded shares, "
+                             "bins and nodes; higher otherwise) beats the runs' "
+                             "evaluator.reference with no guard (evaluator.guards) above the "
+                             "reference's, e.g. stranded_share_mean")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=_select)
 

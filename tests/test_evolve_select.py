@@ -11,11 +11,14 @@ import pytest
 from test_evolve_engine import TINY as ENGINE_TINY
 
 from binforge.cli import main
+from cluster_traces.scenarios import load_scenario
+from heuristics.evolve.campaigns import evaluate_metrics
 from heuristics.evolve.config import ScenarioRef
 from heuristics.evolve.engine import Engine
 from heuristics.evolve.run_record import load_run
-from heuristics.evolve.seeds import SEED_SOURCES
+from heuristics.evolve.seeds import SEED_SOURCES, seed_source
 from heuristics.evolve.select import meets_reference, select
+from simulator import SimulationOptions
 
 pytestmark = pytest.mark.slow
 
@@ -176,7 +179,7 @@ def test_meets_counts_the_validation_scenarios_where_a_program_beats_the_referen
         # bins used fall with excess on one instance, so the guard holds when excess is lower
         for label, score in choice.validation_scores.items():
             assert choice.meets[label] == (score > level[label])
-    assert any(any(c.meets.values()) for c in choices)  # best-fit beats first-fit somewhere
+    assert any(any(c.meets.values()) for c in choices)  # best fit on CPU, somewhere
 
 
 def test_the_cli_prints_how_many_scenarios_each_program_meets_the_reference_on(
@@ -192,6 +195,64 @@ def test_the_cli_prints_how_many_scenarios_each_program_meets_the_reference_on(
     out = capsys.readouterr().out
     assert " meets " in out and " 0/2 .. " in out  # the reference meets itself nowhere
     assert main([*argv, "--meets", "excess"]) == 2
-    assert "select: meets: expected a simulator metric, got 'excess'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "select: meets: expected a simulator metric or objective, got 'excess'" in err
     assert main(["select", str(runs[0]), "--meets", "excess_percent"]) == 2
     assert "has no evaluator.reference to meet" in capsys.readouterr().err
+
+
+def test_a_metric_the_validation_scenarios_do_not_report_is_refused_before_validating(
+    guarded_run: Path,
+) -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"meets 'pods_pending_mean': reference 'first-fit' "
+        r"on weibull:300#2: .*'pods_pending_mean' not reported",
+    ):
+        select([guarded_run], top=1, workers=1, meets="pods_pending_mean")
+
+
+@pytest.fixture(scope="module")
+def queue_guarded_run(tmp_path_factory: pytest.TempPathFactory, trace_dir: Path) -> Path:
+    """A replay run relative to kube-default with failed pods as its guard, validated on a
+    node subset where replay-fgd-spread strands less than kube-default but fails more pods."""
+    window = "alibaba-gpu-v2023:loaded-3"
+    evaluator = replace(
+        TINY.evaluator,
+        screen=ScenarioRef(window, scenario_seed=4), train=(ScenarioRef(window, scenario_seed=4),),
+        validation=(ScenarioRef(window, scenario_seed=3),),
+        objective="stranded_share_mean", reference="kube-default", guards=("pods_failed",),
+    )  # fmt: skip
+    config = replace(
+        TINY, evaluator=evaluator, seed_heuristics=("replay-fgd-spread", "first-fit"),
+        budget=replace(TINY.budget, samples=2),
+    )  # fmt: skip
+    run_dir = tmp_path_factory.mktemp("runs") / "queue-guarded"
+    engine = Engine(config, run_dir, progress=None)
+    try:
+        asyncio.run(engine.run())
+    finally:
+        engine.close()
+    return run_dir
+
+
+def test_a_program_that_beats_the_reference_but_fails_more_pods_does_not_meet_it(
+    queue_guarded_run: Path,
+) -> None:
+    programs = load_run(queue_guarded_run).programs
+    spread = min(p.id for p in programs if p.source == seed_source("replay-fgd-spread"))
+    choices = select(
+        [queue_guarded_run], top=1, workers=1, also=[(queue_guarded_run, spread)],
+        meets="stranded_share_mean",
+    )  # fmt: skip
+    named = next(c for c in choices if c.program == spread)
+    # the premise, simulated directly: it strands less than kube-default but fails more pods
+    scenario = load_scenario("alibaba-gpu-v2023:loaded-3", seed=3)
+    names = ("stranded_share_mean", "pods_failed")
+    ours = evaluate_metrics([scenario], "replay-fgd-spread", (0,), names, SimulationOptions())
+    kube = evaluate_metrics([scenario], "kube-default", (0,), names, SimulationOptions())
+    assert ours["stranded_share_mean"].value < kube["stranded_share_mean"].value
+    assert ours["pods_failed"].value > kube["pods_failed"].value
+    assert named.validation_scores == {"alibaba-gpu-v2023:loaded-3#3": pytest.approx(
+        -ours["stranded_share_mean"].value)}  # fmt: skip
+    assert named.meets == {"alibaba-gpu-v2023:loaded-3#3": False}  # the guard says no

@@ -101,7 +101,7 @@ def select(
     if workers < 1:
         raise ValueError(f"select: workers: expected >= 1, got {workers}")
     if meets is not None and meets not in METRICS and meets not in DERIVED_OBJECTIVES:
-        raise ValueError(f"select: meets: expected a simulator metric, got {meets!r}")
+        raise ValueError(f"select: meets: expected a simulator metric or objective, got {meets!r}")
     candidates: list[tuple[Path, Program]] = []
     configs: list[EvolutionConfig] = []
     unique: dict[Path, Path] = {}
@@ -154,6 +154,8 @@ async def _score(
     evaluator = Evaluator(config.evaluator, executor)
     try:
         await evaluator.calibrate()
+        if meets is not None:
+            _check_reported(evaluator, meets)
         results = await asyncio.gather(
             *(evaluator.validate(p.source, stages=("validation",)) for _, p in candidates)
         )
@@ -178,6 +180,21 @@ async def _score(
     return choices
 
 
+def _check_reported(evaluator: Evaluator, metric: str) -> None:
+    """Refuse ``metric`` (or a guard) that the reference's validation scenarios do not
+    report, before any candidate is validated."""
+    for name, by_label in evaluator.reference_metrics.items():
+        for ref in evaluator.config.validation:
+            for needed in (metric, *evaluator.config.guards):
+                try:
+                    objective_value(by_label[ref.label], needed)
+                except KeyError as exc:
+                    raise ValueError(
+                        f"select: meets {metric!r}: reference {name!r} on {ref.label}: "
+                        f"{exc.args[0]}"
+                    ) from None
+
+
 def meets_reference(
     candidate: Mapping[str, Mapping[str, float]] | None,
     references: Sequence[Mapping[str, Mapping[str, float]]],
@@ -186,7 +203,9 @@ def meets_reference(
 ) -> dict[str, bool]:
     """Per scenario of ``candidate`` (label -> metrics): whether its ``metric`` is strictly
     better than every reference's there and each of ``guards`` (lower is better) at most
-    the best reference's. Empty without a metric, a candidate or references."""
+    the best reference's. Empty without a metric, a candidate or references. ``metric`` is
+    better lower when :func:`heuristics.evolve.objectives.lower_is_better` says so, else
+    higher."""
     if metric is None or candidate is None or not references:
         return {}
     sign = -1.0 if lower_is_better(metric) else 1.0
