@@ -40,7 +40,7 @@ from heuristics.contract import Heuristic, NodeState, Pod
 from heuristics.feasibility import Allocation, release
 from heuristics.fragmentation import make_context
 from simulator.autoscale import Autoscaler, template_copies, template_node
-from simulator.metrics import delay_percentiles, snapshot
+from simulator.metrics import behind_fragments, delay_percentiles, snapshot
 from simulator.options import SimulationOptions
 from simulator.placement import Placer, hostable, pods_of
 from simulator.results import Curve, SimulationResult
@@ -55,6 +55,7 @@ _CURVES = (
     "stranded_cpu_share",
     "stranded_memory_share",
     "pods_pending",
+    "pods_pending_fragmented",
 )
 
 
@@ -269,6 +270,8 @@ def _sampler(
             yield run.env.timeout(time_s - run.env.now)
         row = snapshot(run.state, ctx)
         row["pods_pending"] = float(len(run.pending))
+        waiting = [run.pods[i] for i in run.pending]
+        row["pods_pending_fragmented"] = float(behind_fragments(run.state, waiting))
         row["nodes_used"] = float(np.count_nonzero(run.state.pods[run.state.active]))
         rows.append(row)
 

@@ -17,12 +17,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from cluster_traces.model import GPU_MILLI_PER_GPU
-from heuristics.contract import Context, NodeState
+from heuristics.contract import Context, NodeState, Pod
 from heuristics.fragmentation import node_fragmentation
 
 __all__ = [
     "RESOURCES",
     "allocated",
+    "behind_fragments",
     "capacity",
     "delay_percentiles",
     "mean_allocation_percent",
@@ -103,6 +104,37 @@ def mean_allocation_percent(alloc_percent: Mapping[str, float], total: Mapping[s
     if not present:
         return 0.0
     return sum(alloc_percent[f"{r}_alloc_percent"] for r in present) / len(present)
+
+
+def behind_fragments(state: NodeState, pods: Sequence[Pod]) -> int:
+    """How many of ``pods`` wait behind fragmented GPUs: no active node can host the pod,
+    yet some active node has its CPU, memory and GPU share in total, split over GPUs that
+    each have too little of it (two GPUs with half a GPU free each, for a 1-GPU pod).
+
+    These are the pending pods that stranded GPU share keeps waiting. CPU-only pods never
+    count: a node's CPU and memory do not split. GPU model and extended-resource requests
+    restrict the nodes counted, as in :func:`heuristics.feasibility.fits`.
+    """
+    wanting = [pod for pod in pods if pod.num_gpu > 0]
+    nodes = np.flatnonzero(state.active)
+    if not wanting or len(nodes) == 0:
+        return 0
+    cpu = np.array([pod.cpu_milli for pod in wanting])
+    memory = np.array([pod.memory_mib for pod in wanting])
+    count = np.array([pod.num_gpu for pod in wanting])
+    share = np.array([max(pod.gpu_milli, 1) for pod in wanting])  # as fits: a GPU must exist
+    host = (state.cpu_free[nodes, None] >= cpu) & (state.memory_free[nodes, None] >= memory)
+    for j, pod in enumerate(wanting):  # the rarer constraints, pod by pod
+        if pod.gpu_models:
+            host[:, j] &= np.isin(state.gpu_model_code[nodes], state.model_codes(pod.gpu_models))
+        for name, amount in pod.extended.items():
+            if amount > 0:
+                free = state.extended_free.get(name)
+                host[:, j] &= (free[nodes] >= amount) if free is not None else False
+    in_total = host & (state.gpu_free[nodes, None] >= count * share)
+    fitting = (state.gpu_free_milli[nodes][:, :, None] >= share).sum(axis=1)
+    in_shape = host & (fitting >= count)
+    return int((in_total.any(axis=0) & ~in_shape.any(axis=0)).sum())
 
 
 def delay_percentiles(delays_s: Sequence[float] | np.ndarray) -> dict[str, float]:

@@ -45,6 +45,8 @@ METRICS: Mapping[str, str] = {
     # replay
     "pods_pending_end": "replay: evicted pods still waiting at the end (never-placed ones have failed by then)",
     "pods_pending_mean": "replay: pods waiting in the queue, mean over the curve's samples",
+    "pods_pending_fragmented_mean": "replay: waiting GPU pods no node can host although some node "
+    "has their CPU, memory and GPU share free in total (split over GPUs), mean over the samples",
     "pods_evicted": "replay: pods evicted by node removals (requeued)",
     "queue_delay_p50_s": "replay: median wait from arrival to placement of placed pods, seconds",
     "queue_delay_p90_s": "replay: 90th percentile wait, seconds",

@@ -10,6 +10,7 @@ from heuristics.contract import Context, NodeState, Pod
 from heuristics.feasibility import allocate
 from simulator.metrics import (
     allocated,
+    behind_fragments,
     capacity,
     delay_percentiles,
     mean_allocation_percent,
@@ -110,3 +111,43 @@ def test_delay_percentiles_are_empty_without_delays() -> None:
     out = delay_percentiles(np.arange(101, dtype=float))
     assert out["queue_delay_p50_s"] == pytest.approx(50.0)
     assert out["queue_delay_p99_s"] == pytest.approx(99.0)
+
+
+def _half_used_gpus() -> NodeState:
+    """Node a with 600 and 500 thousandths free on its 2 GPUs: more than a whole GPU in
+    total, in pieces (as departures leave them)."""
+    state = NodeState(_cluster())
+    state.gpu_free_milli[0, :2] = [600, 500]
+    state.sync_gpu_free()
+    return state
+
+
+WHOLE_GPU = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=1000)
+
+
+def test_a_whole_gpu_pod_waits_behind_fragments_when_its_gpu_is_free_only_in_halves() -> None:
+    state = _half_used_gpus()
+    assert behind_fragments(state, [WHOLE_GPU]) == 1
+    # a half-GPU pod fits as it is, and a pod asking more than the node has free in total
+    # is short of GPU share, not behind fragments
+    half = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=500)
+    two = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=2, gpu_milli=1000)
+    assert behind_fragments(state, [half, two]) == 0
+    # on an idle cluster nothing waits behind fragments
+    assert behind_fragments(NodeState(_cluster()), [WHOLE_GPU, two]) == 0
+
+
+def test_only_gpu_pods_that_the_nodes_cpu_memory_model_and_extras_allow_count() -> None:
+    state = _half_used_gpus()
+    too_much_cpu = Pod(cpu_milli=9000, memory_mib=1024, num_gpu=1, gpu_milli=1000)
+    other_model = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=1000,
+                      gpu_models=frozenset({"A100"}))  # fmt: skip
+    extra = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=1000,
+                extended={"rdma/hca": 1})  # fmt: skip
+    cpu_only = Pod(cpu_milli=9000, memory_mib=1024)  # fits nowhere, but does not split
+    assert behind_fragments(state, [too_much_cpu, other_model, extra, cpu_only]) == 0
+    v100 = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=1000,
+               gpu_models=frozenset({"V100"}))  # fmt: skip
+    assert behind_fragments(state, [v100, WHOLE_GPU]) == 2
+    state.active[0] = False
+    assert behind_fragments(state, [v100, WHOLE_GPU]) == 0

@@ -88,3 +88,19 @@ def test_replay_of_alibaba_v2017_tasks_on_its_machines_reports_stranded_share(
         assert result.metrics["pods_placed"] > 0
         assert "stranded_cpu_share_mean" in result.metrics
         assert len(result.curves["stranded_cpu_share"].y) == 50
+
+
+def test_a_loaded_gpu_replay_reports_the_pods_waiting_behind_fragmented_gpus(
+    trace_dir: Path,
+) -> None:
+    """Part of the queue, never more than it; on a CPU-only trace, none (docs/results.md,
+    campaign 3's eleventh attempt: about half of GPU window 0's queue under kube-default)."""
+    gpu = simulate(
+        load_scenario("alibaba-gpu-v2023:loaded-0", trace_dir), get("kube-default"), seed=0
+    )
+    behind = gpu.curves["pods_pending_fragmented"].y
+    assert np.all(behind <= gpu.curves["pods_pending"].y)
+    assert 0 < gpu.metrics["pods_pending_fragmented_mean"] < gpu.metrics["pods_pending_mean"]
+    cpu = simulate(load_scenario("alibaba-v2017:loaded-10", trace_dir), get("kube-default"), seed=0)
+    assert cpu.metrics["pods_pending_mean"] > 0
+    assert cpu.metrics["pods_pending_fragmented_mean"] == 0
