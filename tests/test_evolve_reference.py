@@ -170,7 +170,9 @@ def test_a_guard_needs_a_reference_a_known_metric_and_a_penalty_of_zero_or_more(
 
 
 def test_queue_metrics_are_minimised_when_the_direction_is_auto() -> None:
-    metrics = {"pods_pending_mean": 4.0, "queue_delay_p90_s": 30.0, "gpu_alloc_percent": 70.0}
+    metrics = {"pods_pending_mean": 4.0, "queue_delay_p90_s": 30.0, "gpu_alloc_percent": 70.0,
+               "pods_pending_fragmented_mean": 2.0}  # fmt: skip
     assert signed_objective(metrics, "replay", "pods_pending_mean", "auto") == -4.0
+    assert signed_objective(metrics, "replay", "pods_pending_fragmented_mean", "auto") == -2.0
     assert signed_objective(metrics, "replay", "queue_delay_p90_s", "auto") == -30.0
     assert signed_objective(metrics, "replay", "gpu_alloc_percent", "auto") == 70.0

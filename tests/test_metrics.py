@@ -1,4 +1,5 @@
-"""Cluster metrics: allocation and stranded capacity, per resource, on hand-built states."""
+"""Cluster metrics: allocation, stranded capacity and pods waiting behind fragments, on
+hand-built states."""
 
 from __future__ import annotations
 
@@ -135,6 +136,28 @@ def test_a_whole_gpu_pod_waits_behind_fragments_when_its_gpu_is_free_only_in_hal
     assert behind_fragments(state, [half, two]) == 0
     # on an idle cluster nothing waits behind fragments
     assert behind_fragments(NodeState(_cluster()), [WHOLE_GPU, two]) == 0
+
+
+def test_a_shared_gpu_pod_waits_behind_fragments_too() -> None:
+    state = NodeState(_cluster())
+    state.gpu_free_milli[0, :2] = [600, 300]  # 900 in total: no whole GPU, no 700 piece
+    state.sync_gpu_free()
+    seven_tenths = Pod(cpu_milli=1000, memory_mib=1024, num_gpu=1, gpu_milli=700)
+    assert behind_fragments(state, [seven_tenths]) == 1
+    assert behind_fragments(state, [WHOLE_GPU]) == 0  # short of share in total
+
+
+def test_a_node_with_whole_gpus_but_no_cpu_for_the_pod_does_not_host_it() -> None:
+    # node c has both GPUs idle but 2 cores; node a has the cores and the GPU in pieces
+    state = NodeState(
+        Cluster(names=["a", "c"], cpu_milli=[8000, 2000], memory_mib=[32768, 32768],
+                gpu_count=[2, 2], gpu_model=["V100", "V100"])
+    )  # fmt: skip
+    state.gpu_free_milli[0, :2] = [600, 500]
+    state.sync_gpu_free()
+    four_cores = Pod(cpu_milli=4000, memory_mib=1024, num_gpu=1, gpu_milli=1000)
+    assert behind_fragments(state, [four_cores]) == 1
+    assert behind_fragments(state, [WHOLE_GPU]) == 0  # one core: node c hosts it
 
 
 def test_only_gpu_pods_that_the_nodes_cpu_memory_model_and_extras_allow_count() -> None:

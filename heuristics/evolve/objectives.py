@@ -64,6 +64,7 @@ _LOWER_IS_BETTER = frozenset(
         "unallocated_gpu_share",
         "pods_pending_end",
         "pods_pending_mean",
+        "pods_pending_fragmented_mean",
         "pods_evicted",
         "queue_delay_p50_s",
         "queue_delay_p90_s",
