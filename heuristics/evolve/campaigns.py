@@ -120,10 +120,17 @@ _ALLOCATION = (
     "at 130 % arrived workload of the target resource, % (higher is better)"
 )
 
-_REPLAY_TEST = (
-    *(ScenarioRef(f"alibaba-gpu-v2023:loaded-{k}") for k in (4, 5, 6)),
-    *(ScenarioRef(f"alibaba-v2017:loaded-{k}") for k in (20, 55, 85)),
-)
+
+def _test_windows(*v2017: int) -> tuple[ScenarioRef, ...]:
+    """Campaign 3's GPU test windows (4-6, later than any search saw) and these windows
+    of alibaba-v2017; ``Campaign.scenario_seeds`` picks their node subsets."""
+    return (
+        *(ScenarioRef(f"alibaba-gpu-v2023:loaded-{k}") for k in (4, 5, 6)),
+        *(ScenarioRef(f"alibaba-v2017:loaded-{k}") for k in v2017),
+    )
+
+
+_REPLAY_TEST = _test_windows(20, 55, 85)
 """Campaign 3's test windows: later windows than any search saw (node subsets per
 ``Campaign.scenario_seeds``)."""
 
@@ -143,17 +150,11 @@ _SINCE_THE_10S_CAP = ("kube-default", "replay-fgd-spread", *_PACKERS)
 searched and chosen under the old 300 s cap, is one of them."""
 
 
-_FRESH_TEST = (
-    *(ScenarioRef(f"alibaba-gpu-v2023:loaded-{k}") for k in (4, 5, 6)),
-    *(ScenarioRef(f"alibaba-v2017:loaded-{k}") for k in (15, 50, 90)),
-)
+_FRESH_TEST = _test_windows(15, 50, 90)
 """Campaign 3's fresh test scenarios (tenth look), with node subsets 5-9: the GPU test
 windows on subsets no one had evaluated, and alibaba-v2017 windows no config had named."""
 
-_WIDE_TEST = (
-    *(ScenarioRef(f"alibaba-gpu-v2023:loaded-{k}") for k in (4, 5, 6)),
-    *(ScenarioRef(f"alibaba-v2017:loaded-{k}") for k in (25, 52, 95)),
-)
+_WIDE_TEST = _test_windows(25, 52, 95)
 """Campaign 3's eleventh-attempt test scenarios, with node subsets 10-14: fresh again (the
 GPU test windows on subsets no one had evaluated, alibaba-v2017 windows no config had
 named), as the tenth look's had been seen by then."""

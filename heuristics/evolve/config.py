@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from heuristics.evolve.objectives import DERIVED_OBJECTIVES, lower_is_better
+from heuristics.evolve.objectives import is_objective, lower_is_better
 from simulator.options import SimulationOptions
-from simulator.results import METRICS
 
 __all__ = [
     "API_VERSION",
@@ -573,8 +572,7 @@ def _validate(config: EvolutionConfig) -> list[str]:
          "expected >= 0 or null")  # fmt: skip
     need(evaluator.guard_penalty >= 0, "evaluator.guard_penalty", "expected >= 0")
     for i, guard in enumerate(evaluator.guards):
-        known = guard in METRICS or guard in DERIVED_OBJECTIVES
-        need(known and lower_is_better(guard), f"evaluator.guards[{i}]",
+        need(is_objective(guard) and lower_is_better(guard), f"evaluator.guards[{i}]",
              f"expected a simulator metric where lower is better (such as pods_failed or "
              f"pods_pending_mean), got {guard!r}")  # fmt: skip
     for option, used in (("regression_penalty", bool(evaluator.regression_penalty)),

@@ -27,10 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from simulator.results import METRICS
+
 __all__ = [
     "DERIVED_OBJECTIVES",
     "FAILED_WEIGHT",
     "PENDING_WEIGHT",
+    "is_objective",
     "lower_is_better",
     "objective_value",
 ]
@@ -75,6 +78,12 @@ _LOWER_IS_BETTER = frozenset(
         "excess_percent",
     }
 )
+
+
+def is_objective(name: str) -> bool:
+    """Whether ``name`` is something a run can be judged by: a simulator metric
+    (:data:`simulator.results.METRICS`) or a derived objective above."""
+    return name in METRICS or name in DERIVED_OBJECTIVES
 
 
 def lower_is_better(name: str) -> bool:

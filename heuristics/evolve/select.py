@@ -26,10 +26,9 @@ from heuristics.evolve.database import Program, rank
 from heuristics.evolve.engine import sandbox_limits
 from heuristics.evolve.evaluator import Evaluator
 from heuristics.evolve.executor import LocalExecutor
-from heuristics.evolve.objectives import DERIVED_OBJECTIVES, lower_is_better, objective_value
+from heuristics.evolve.objectives import is_objective, lower_is_better, objective_value
 from heuristics.evolve.run_dir import config_changes, config_from_record
 from heuristics.evolve.run_record import RunDirError, load_run
-from simulator.results import METRICS
 
 __all__ = ["Choice", "meets_reference", "select"]
 
@@ -100,7 +99,7 @@ def select(
         raise ValueError(f"select: top: expected >= 1, got {top}")
     if workers < 1:
         raise ValueError(f"select: workers: expected >= 1, got {workers}")
-    if meets is not None and meets not in METRICS and meets not in DERIVED_OBJECTIVES:
+    if meets is not None and not is_objective(meets):
         raise ValueError(f"select: meets: expected a simulator metric or objective, got {meets!r}")
     candidates: list[tuple[Path, Program]] = []
     configs: list[EvolutionConfig] = []

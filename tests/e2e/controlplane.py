@@ -353,6 +353,10 @@ class ControlPlane:
         """The pod as a ``V1Pod`` (typed Any: its optional fields are asserted by tests)."""
         return self.core.read_namespaced_pod(name, namespace)
 
+    def node_of(self, name: str, namespace: str = "default") -> str | None:
+        """The node the pod is bound to (``spec.nodeName``), or None while it is unbound."""
+        return self.read_pod(name, namespace).spec.node_name or None
+
     def delete_pod(self, name: str, namespace: str = "default") -> None:
         """Delete a pod at once (no kubelet would ever confirm a graceful deletion)."""
         try:
@@ -377,7 +381,7 @@ class ControlPlane:
         """
         return wait_until(
             f"binding of pod {namespace}/{name}",
-            lambda: self.read_pod(name, namespace).spec.node_name or None,
+            lambda: self.node_of(name, namespace),
             timeout_s,
             alive=self.scheduler,
             interval_s=0.05,

@@ -224,12 +224,12 @@ def measured_overtaking(plane: ControlPlane) -> dict[str, bool]:
         assert late < 0.5, f"holder deleted {late:.2f} s after new's failure"
         wait_until(
             "one of old and new bound",
-            lambda: True if bound(plane, "old") or bound(plane, "new") else None,
+            lambda: plane.node_of("old") or plane.node_of("new"),
             4 * BACKOFF_S,
             interval_s=0.05,
         )
         time.sleep(1.0)  # old, popped after new, finds no room
-        return {name: bound(plane, name) for name in ("old", "new")}
+        return {name: plane.node_of(name) is not None for name in ("old", "new")}
 
 
 def failed_attempts(plane: ControlPlane) -> float:
@@ -241,10 +241,6 @@ def failed_attempts(plane: ControlPlane) -> float:
         if sample.name == "scheduler_schedule_attempts_total"
         and sample.labels.get("result") == "unschedulable"
     )
-
-
-def bound(plane: ControlPlane, name: str) -> bool:
-    return bool(plane.read_pod(name).spec.node_name)
 
 
 def test_a_newer_pod_with_a_shorter_backoff_overtakes_the_longest_waiting_one(

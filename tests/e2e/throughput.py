@@ -73,10 +73,6 @@ def histogram_quantile(metrics_text: str, family: str, q: float, **labels: str) 
     return lower
 
 
-def _node_of(plane: ControlPlane, name: str) -> str | None:
-    return plane.read_pod(name).spec.node_name or None
-
-
 def _phase(
     plane: ControlPlane, workload: Workload, label: str, latency_pods: int, pods: int
 ) -> str:
@@ -87,7 +83,7 @@ def _phase(
             pod_of(workload, i, f"{prefix}-lat-{i:04d}", BINFORGE_SCHEDULER_NAME)
         )
         started = time.perf_counter()
-        wait_until(f"binding of {name}", partial(_node_of, plane, name), 30.0, interval_s=0.005)
+        wait_until(f"binding of {name}", partial(plane.node_of, name), 30.0, interval_s=0.005)
         latencies.append(time.perf_counter() - started)
     clear_pods(plane)
     started = time.perf_counter()
